@@ -1,0 +1,282 @@
+import copy
+import os
+import sys
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+# The package lives in src/; jobs (local, conda or cluster) find it through PYTHONPATH.
+SRC_DIR = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC_DIR)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [SRC_DIR] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+)
+
+from salsweep.config import CLEAN, CLEAN_LEVEL, ConfigError, Study
+
+# A study given with --configfile replaces the default study instead of being merged
+# into it (Snakemake merges by default, which would add the default datasets to a study).
+if workflow.overwrite_configfiles:
+    config.clear()
+    config.update(copy.deepcopy(workflow.config_settings.overwrite_config))
+
+validate(config, schema="../workflow/schemas/config.schema.yaml")
+try:
+    STUDY = Study(config)
+except ConfigError as error:
+    raise WorkflowError(f"Invalid config: {error}") from None
+
+RESULTS = "results"
+SCRIPTS = os.path.join(workflow.basedir, "workflow", "scripts")
+
+
+wildcard_constraints:
+    dataset=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+    model=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+    method=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+    perturbation=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+    level=r"-?[0-9][0-9.]*",
+    shard=r"[0-9]+",
+    index=r"[0-9]+",
+
+
+# -- resources --------------------------------------------------------------------------
+def uses_gpu():
+    device = config["study"]["device"]
+    if device.startswith("cuda"):
+        return True
+    if device == "auto":
+        # Cheap probe at parse time: importing torch here would slow every cluster job.
+        import shutil
+
+        return (
+            os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
+        )
+    return False
+
+
+GPU = 1 if uses_gpu() else 0
+GPU_RESOURCES = config["study"]["gpu_resources"]
+
+
+def model_mem_mb(wildcards, attempt):
+    return GPU_RESOURCES["mem_mb"] * attempt
+
+
+def model_runtime(wildcards, attempt):
+    return GPU_RESOURCES["runtime"] * attempt
+
+
+def identity_levels():
+    """Per sweep, the level that leaves an image unchanged: where figures draw the clean point."""
+    from salsweep.perturbations import PERTURBATIONS
+
+    levels = {}
+    for name in config["perturbations"]:
+        spec = STUDY.perturbation_spec(name)
+        level = spec["params"].get("identity_level")
+        if level is None:
+            level = getattr(PERTURBATIONS.get(spec["kind"]), "identity_level", None)
+        levels[name] = float(level) if level is not None else 0.0
+    return levels
+
+
+IDENTITY_LEVELS = identity_levels()
+
+
+# -- params (only what each job depends on, so an edit reruns only its dependents) ----
+def dataset_spec(wildcards):
+    return STUDY.dataset_spec(wildcards.dataset)
+
+
+def train_dataset_spec(wildcards):
+    return STUDY.dataset_spec(STUDY.train_dataset(wildcards.model))
+
+
+def n_shards(wildcards):
+    return STUDY.n_shards(wildcards.dataset)
+
+
+def perturbation_spec(wildcards):
+    return STUDY.perturbation_spec(wildcards.perturbation)
+
+
+def model_spec(wildcards):
+    return STUDY.model_spec(wildcards.model)
+
+
+def method_params(wildcards):
+    return STUDY.method_params(wildcards.method)
+
+
+def drift_reference(wildcards):
+    return wildcards.perturbation != CLEAN
+
+
+# -- paths ------------------------------------------------------------------------------
+def dataset_path(dataset, what="eval.parquet"):
+    return f"{RESULTS}/datasets/{dataset}/{what}"
+
+
+def perturbed_path(dataset, perturbation, level, shard):
+    return f"{RESULTS}/perturbed/{dataset}/{perturbation}/{level}/shard-{shard}.parquet"
+
+
+def predictions_path(dataset, model, perturbation, level, shard):
+    return f"{RESULTS}/predictions/{dataset}/{model}/{perturbation}/{level}/shard-{shard}.parquet"
+
+
+def maps_path(dataset, model, method, perturbation, level, shard):
+    return (
+        f"{RESULTS}/saliency/{dataset}/{model}/{method}/{perturbation}/{level}"
+        f"/shard-{shard}.safetensors"
+    )
+
+
+def metrics_path(dataset, model, method, perturbation, level, shard):
+    return (
+        f"{RESULTS}/metrics/{dataset}/{model}/{method}/{perturbation}/{level}"
+        f"/shard-{shard}.parquet"
+    )
+
+
+def weights_path(model):
+    return f"{RESULTS}/models/{model}/model.safetensors"
+
+
+# -- input functions --------------------------------------------------------------------
+def train_inputs(wildcards):
+    dataset = STUDY.train_dataset(wildcards.model)
+    return {
+        "train": dataset_path(dataset, "train.parquet"),
+        "test": dataset_path(dataset, "eval.parquet"),
+        "classes": dataset_path(dataset, "classes.json"),
+    }
+
+
+def model_inputs(wildcards):
+    inputs = {"classes": dataset_path(wildcards.dataset, "classes.json")}
+    if config["models"][wildcards.model]["source"] == "train":
+        inputs["weights"] = weights_path(wildcards.model)
+    return inputs
+
+
+def classify_inputs(wildcards):
+    w = wildcards
+    inputs = model_inputs(w)
+    inputs["images"] = perturbed_path(w.dataset, w.perturbation, w.level, w.shard)
+    return inputs
+
+
+def saliency_inputs(wildcards):
+    w = wildcards
+    inputs = classify_inputs(w)
+    inputs["predictions"] = predictions_path(
+        w.dataset, w.model, w.perturbation, w.level, w.shard
+    )
+    return inputs
+
+
+def metric_inputs(wildcards):
+    w = wildcards
+    inputs = {
+        "maps": maps_path(
+            w.dataset, w.model, w.method, w.perturbation, w.level, w.shard
+        ),
+        "images": perturbed_path(w.dataset, w.perturbation, w.level, w.shard),
+    }
+    if w.perturbation != CLEAN:
+        inputs["reference"] = maps_path(
+            w.dataset, w.model, w.method, CLEAN, CLEAN_LEVEL, w.shard
+        )
+    return inputs
+
+
+def all_prediction_files():
+    return [
+        predictions_path(dataset, model, c.perturbation, c.level, shard)
+        for dataset, model in STUDY.pairs()
+        for c in STUDY.conditions()
+        for shard in STUDY.shards(dataset)
+    ]
+
+
+def all_metric_files():
+    return [
+        metrics_path(dataset, model, method, c.perturbation, c.level, shard)
+        for dataset, model in STUDY.pairs()
+        for method in STUDY.methods
+        for c in STUDY.conditions()
+        for shard in STUDY.shards(dataset)
+    ]
+
+
+def all_rejects_files():
+    return [dataset_path(dataset, "eval_rejects.parquet") for dataset in STUDY.datasets]
+
+
+def example_map_files(wildcards):
+    w = wildcards
+    return [
+        maps_path(w.dataset, w.model, w.method, c.perturbation, c.level, shard)
+        for c in STUDY.conditions()
+        for shard in STUDY.shards(w.dataset)
+    ]
+
+
+def example_image_files(wildcards):
+    return [
+        perturbed_path(wildcards.dataset, c.perturbation, c.level, shard)
+        for c in STUDY.conditions()
+        for shard in STUDY.shards(wildcards.dataset)
+    ]
+
+
+def example_tables():
+    return [
+        f"{RESULTS}/examples/{dataset}/{model}/{method}.parquet"
+        for dataset, model in STUDY.pairs()
+        for method in STUDY.methods
+    ]
+
+
+def grid_figures(ext):
+    return [
+        f"{RESULTS}/figures/grids/{dataset}_{model}_{method}_{index}.{ext}"
+        for dataset, model in STUDY.pairs()
+        for method in STUDY.methods
+        for index in range(config["figures"]["examples"])
+    ]
+
+
+def metric_figures(ext):
+    return [
+        f"{RESULTS}/figures/metrics_{dataset}_{model}.{ext}"
+        for dataset, model in STUDY.pairs()
+    ]
+
+
+def figure_targets():
+    targets = []
+    for ext in ("png", "pdf"):
+        targets.append(f"{RESULTS}/figures/accuracy.{ext}")
+        targets.extend(metric_figures(ext))
+        targets.extend(grid_figures(ext))
+    return targets
+
+
+def table_targets():
+    return [
+        f"{RESULTS}/tables/{name}"
+        for name in (
+            "predictions.parquet",
+            "metrics.parquet",
+            "summary.csv",
+            "rejects.parquet",
+            "examples.parquet",
+        )
+    ]
+
+
+def all_targets():
+    return table_targets() + figure_targets()

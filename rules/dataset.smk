@@ -1,0 +1,35 @@
+rule dataset:
+    output:
+        table=f"{RESULTS}/datasets/{{dataset}}/eval.parquet",
+        classes=f"{RESULTS}/datasets/{{dataset}}/classes.json",
+        rejects=f"{RESULTS}/datasets/{{dataset}}/eval_rejects.parquet",
+    log:
+        f"{RESULTS}/logs/dataset/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/dataset/{{dataset}}.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        spec=dataset_spec,
+        seed=config["study"]["seed"],
+        split="eval",
+    script:
+        "../workflow/scripts/dataset.py"
+
+
+rule dataset_train_split:
+    output:
+        table=f"{RESULTS}/datasets/{{dataset}}/train.parquet",
+        rejects=f"{RESULTS}/datasets/{{dataset}}/train_rejects.parquet",
+    log:
+        f"{RESULTS}/logs/dataset_train_split/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/dataset_train_split/{{dataset}}.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        spec=dataset_spec,
+        seed=config["study"]["seed"],
+        split="train",
+    script:
+        "../workflow/scripts/dataset.py"

@@ -1,0 +1,15 @@
+rule map_metrics:
+    input:
+        unpack(metric_inputs),
+    output:
+        metrics=f"{RESULTS}/metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.parquet",
+    log:
+        f"{RESULTS}/logs/map_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/map_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        metrics=STUDY.metric_specs(),
+    script:
+        "../workflow/scripts/map_metrics.py"

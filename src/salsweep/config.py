@@ -1,0 +1,200 @@
+"""The study config as the DAG sees it: checks that the JSON schema cannot express, and
+the lists of datasets, models, sweeps, shards and methods that the rules expand.
+
+Everything here is light (no torch): it runs when Snakemake parses the workflow, before
+any job, so that a bad config fails at once with the key named.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+CLEAN = "clean"
+CLEAN_LEVEL = "0"
+
+
+class ConfigError(ValueError):
+    """A config problem; the message starts with the key path."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"config key '{key}': {message}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One perturbed copy: a sweep name and a canonical level string."""
+
+    perturbation: str
+    level: str
+
+    @property
+    def is_clean(self) -> bool:
+        return self.perturbation == CLEAN
+
+
+def _metric_entries(config: dict) -> list[dict]:
+    entries = []
+    for index, item in enumerate(config.get("metrics", [])):
+        entry = {"name": item} if isinstance(item, str) else dict(item)
+        entry["_key"] = f"metrics[{index}]"
+        entries.append(entry)
+    return entries
+
+
+class Study:
+    """A validated study config with the expansions the rules need."""
+
+    def __init__(self, config: dict) -> None:
+        self.config = config
+        self.seed: int = config["study"]["seed"]
+        self._levels: dict[str, list[str]] = {}
+        self.check()
+
+    # -- checks -------------------------------------------------------------------------
+    def check(self) -> None:
+        from salsweep.seeding import format_level
+
+        config = self.config
+        datasets = config["datasets"]
+        for name, spec in datasets.items():
+            self._check_dataset(name, spec)
+        for name, spec in config["models"].items():
+            self._check_model(name, spec, datasets)
+        for name, spec in config["perturbations"].items():
+            kind = spec.get("kind", name)
+            try:
+                from salsweep.perturbations import validate_perturbation
+
+                levels = validate_perturbation(kind, spec["levels"], spec.get("params", {}))
+            except (KeyError, ValueError) as error:
+                raise ConfigError(f"perturbations.{name}", _message(error)) from None
+            texts = [format_level(level) for level in levels]
+            if len(set(texts)) != len(texts):
+                raise ConfigError(f"perturbations.{name}.levels", f"duplicate levels {texts}")
+            self._levels[name] = texts
+        for method, params in config["saliency"]["methods"].items():
+            try:
+                from salsweep.saliency.params import check_method_params
+
+                check_method_params(method, params or {})
+            except (KeyError, ValueError) as error:
+                raise ConfigError(f"saliency.methods.{method}", _message(error)) from None
+        for entry in _metric_entries(config):
+            params = {k: v for k, v in entry.items() if k not in ("name", "_key")}
+            try:
+                from salsweep.metrics.params import check_metric
+
+                check_metric(entry["name"], params)
+            except (KeyError, ValueError) as error:
+                raise ConfigError(entry["_key"], _message(error)) from None
+
+    def _check_dataset(self, name: str, spec: dict) -> None:
+        from salsweep.datasets import check_source_params
+
+        try:
+            check_source_params(spec)
+        except (KeyError, ValueError) as error:
+            raise ConfigError(f"datasets.{name}", _message(error)) from None
+
+    def _check_model(self, name: str, spec: dict, datasets: dict) -> None:
+        for index, dataset in enumerate(spec["datasets"]):
+            if dataset not in datasets:
+                raise ConfigError(
+                    f"models.{name}.datasets[{index}]",
+                    f"unknown dataset {dataset!r}; defined datasets: {sorted(datasets)}",
+                )
+        source = spec["source"]
+        if source == "hf" and "path" not in spec:
+            raise ConfigError(f"models.{name}.path", "an hf model needs a hub id or local path")
+        if source != "hf":
+            for key in ("path", "revision"):
+                if spec.get(key):
+                    raise ConfigError(f"models.{name}.{key}", f"only hf models take {key}")
+        if source == "train":
+            train_dataset = self.train_dataset(name)
+            if train_dataset not in datasets:
+                raise ConfigError(
+                    f"models.{name}.train.dataset",
+                    f"unknown dataset {train_dataset!r}; defined datasets: {sorted(datasets)}",
+                )
+            if datasets[train_dataset]["source"] == "bundled_photos":
+                raise ConfigError(
+                    f"models.{name}.train.dataset",
+                    "bundled_photos has no train split; use sklearn_digits or an hf dataset",
+                )
+        elif spec.get("train"):
+            raise ConfigError(f"models.{name}.train", "only models of source 'train' are trained")
+
+    # -- expansions ---------------------------------------------------------------------
+    @property
+    def datasets(self) -> list[str]:
+        return list(self.config["datasets"])
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.config["models"])
+
+    @property
+    def methods(self) -> list[str]:
+        return list(self.config["saliency"]["methods"])
+
+    @property
+    def trained_models(self) -> list[str]:
+        return [m for m, spec in self.config["models"].items() if spec["source"] == "train"]
+
+    def train_dataset(self, model: str) -> str:
+        spec = self.config["models"][model]
+        return (spec.get("train") or {}).get("dataset", spec["datasets"][0])
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(dataset, model) pairs, in config order."""
+        return [(d, m) for m, spec in self.config["models"].items() for d in spec["datasets"]]
+
+    def levels(self, perturbation: str) -> list[str]:
+        return self._levels[perturbation]
+
+    def conditions(self, include_clean: bool = True) -> list[Condition]:
+        out = [Condition(CLEAN, CLEAN_LEVEL)] if include_clean else []
+        for name in self.config["perturbations"]:
+            out.extend(Condition(name, level) for level in self._levels[name])
+        return out
+
+    def n_shards(self, dataset: str) -> int:
+        spec = self.config["datasets"][dataset]
+        return int(spec.get("shards") or self.config["study"]["shards"])
+
+    def shards(self, dataset: str) -> list[str]:
+        return [str(i) for i in range(self.n_shards(dataset))]
+
+    def perturbation_spec(self, perturbation: str) -> dict[str, Any]:
+        """Kind and fixed params of one sweep (the clean reference has kind None)."""
+        if perturbation == CLEAN:
+            return {"kind": None, "params": {}}
+        spec = self.config["perturbations"][perturbation]
+        return {"kind": spec.get("kind", perturbation), "params": dict(spec.get("params", {}))}
+
+    def dataset_spec(self, dataset: str) -> dict[str, Any]:
+        return {k: v for k, v in self.config["datasets"][dataset].items() if k != "shards"}
+
+    def model_spec(self, model: str) -> dict[str, Any]:
+        return copy.deepcopy(self.config["models"][model])
+
+    def method_params(self, method: str) -> dict[str, Any]:
+        return dict(self.config["saliency"]["methods"][method] or {})
+
+    def metric_specs(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in e.items() if k != "_key"} for e in _metric_entries(self.config)]
+
+    def config_hash(self) -> str:
+        text = json.dumps(self.config, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _message(error: Exception) -> str:
+    # KeyError wraps its message in quotes.
+    return error.args[0] if isinstance(error, KeyError) and error.args else str(error)

@@ -1,0 +1,307 @@
+"""Hugging Face ``datasets``: hub ids, local parquet/imagefolder data and save_to_disk folders.
+
+One code path serves all of them: ``datasets.load_dataset(path, name, split=...,
+data_files=..., data_dir=..., revision=...)``; a local folder written by
+``Dataset.save_to_disk`` / ``DatasetDict.save_to_disk`` goes to ``datasets.load_from_disk``
+instead, and a local data file (``x.parquet``) is read with the builder of its extension.
+``datasets`` is imported only inside ``load`` so config validation stays light.
+
+Images are read undecoded (``Image(decode=False)``) and handed on as their stored bytes;
+``prepare_split`` decodes and normalises them. Row ids default to
+``f"{hf_split}-{row_index}"`` with the row's index in the full split, so a subset keeps the
+ids it would have in the full split.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salsweep.datasets.base import DATASETS, DatasetSplit
+from salsweep.datasets.prepare import ParamSource, box_mask, subset_indices
+from salsweep.io import IMAGE_COLUMNS, encode_png
+
+# Builders a local data file can be read with, by file extension.
+FILE_BUILDERS = {
+    ".parquet": "parquet",
+    ".arrow": "arrow",
+    ".csv": "csv",
+    ".json": "json",
+    ".jsonl": "json",
+}
+# Preferred names when a dataset has several Image or ClassLabel columns.
+IMAGE_NAMES = ("image", "img", "pixel_values")
+LABEL_NAMES = ("label", "labels", "fine_label", "coarse_label")
+BATCH = 256
+
+
+def _is_saved_folder(path: str) -> bool:
+    folder = Path(path)
+    if not folder.is_dir():
+        return False
+    return (folder / "dataset_dict.json").is_file() or (
+        (folder / "state.json").is_file() and (folder / "dataset_info.json").is_file()
+    )
+
+
+def _optional_str(params: Mapping[str, Any], key: str) -> None:
+    value = params.get(key)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValueError(f"hf parameter {key!r} must be a non-empty string, got {value!r}")
+
+
+def _paths(value: Any) -> bool:
+    return isinstance(value, str) or (
+        isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+    )
+
+
+def _pick_column(
+    features: Mapping[str, Any], kind: type, preferred: tuple[str, ...], what: str, skip: set
+) -> str:
+    found = [n for n, f in features.items() if isinstance(f, kind) and n not in skip]
+    if len(found) == 1:
+        return found[0]
+    for name in preferred:
+        if name in found:
+            return name
+    if not found:
+        raise ValueError(
+            f"hf: no {kind.__name__} column found for the {what}; set {what}_column "
+            f"(columns: {', '.join(features)})"
+        )
+    raise ValueError(f"hf: several {kind.__name__} columns {found}; set {what}_column")
+
+
+def _blob(value: Any) -> bytes | None:
+    """Encoded bytes of an image cell: {"bytes", "path"} dict, raw bytes, a path or a PIL image."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        if value.get("bytes"):
+            return bytes(value["bytes"])
+        value = value.get("path")
+        if not value:
+            return None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, (str, os.PathLike)):
+        try:
+            return Path(value).read_bytes()
+        except OSError:
+            return None
+    if hasattr(value, "save"):  # a decoded PIL image
+        import io
+
+        buffer = io.BytesIO()
+        value.save(buffer, format="PNG")
+        return buffer.getvalue()
+    return None
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return image.height, image.width
+
+
+def _boxes(value: Any) -> list[list[float]]:
+    """One [x0, y0, x1, y1] box or a list of them."""
+    if value is None:
+        return []
+    values = list(value)
+    if len(values) == 4 and all(isinstance(v, numbers.Real) for v in values):
+        return [values]
+    boxes = [list(box) for box in values]
+    if any(len(box) != 4 for box in boxes):
+        raise ValueError(f"bbox {value!r} is not [x0, y0, x1, y1] or a list of such boxes")
+    return boxes
+
+
+@DATASETS.register("hf")
+class HFSource(ParamSource):
+    """A Hugging Face dataset; ``split``/``train_split`` name the eval/train splits."""
+
+    defaults = {
+        "path": None,
+        "name": None,
+        "split": "test",
+        "train_split": "train",
+        "data_files": None,
+        "data_dir": None,
+        "revision": None,
+        "cache_dir": None,
+        "image_column": None,
+        "label_column": None,
+        "mask_column": None,
+        "bbox_column": None,
+        "id_column": None,
+        "class_names": None,
+        "trust_remote_code": False,
+    }
+
+    @classmethod
+    def validate(cls, params: Mapping[str, Any]) -> None:
+        if not isinstance(params.get("path"), str) or not params["path"]:
+            raise ValueError("hf parameter 'path' is required: a hub id, builder name or folder")
+        for key in ("split", "train_split"):
+            if not isinstance(params.get(key), str) or not params[key]:
+                raise ValueError(f"hf parameter {key!r} must be a split name, got {params[key]!r}")
+        for key in ("name", "data_dir", "revision", "cache_dir"):
+            _optional_str(params, key)
+        for key in ("image_column", "label_column", "mask_column", "bbox_column", "id_column"):
+            _optional_str(params, key)
+        if params["split"] == params["train_split"]:
+            raise ValueError(
+                f"hf parameters 'split' and 'train_split' must differ (both {params['split']!r})"
+                " so the evaluated images are not training images"
+            )
+        if params["mask_column"] and params["bbox_column"]:
+            raise ValueError("hf: set at most one of 'mask_column' and 'bbox_column'")
+        files = params.get("data_files")
+        if files is not None:
+            if isinstance(files, Mapping):
+                ok = all(isinstance(k, str) and _paths(v) for k, v in files.items())
+            else:
+                ok = _paths(files)
+            if not ok:
+                raise ValueError(
+                    "hf parameter 'data_files' must be a path, a list of paths or "
+                    f"a mapping split -> path(s), got {files!r}"
+                )
+        names = params.get("class_names")
+        if names is not None and (
+            not isinstance(names, list)
+            or not names
+            or not all(isinstance(n, str) for n in names)
+            or len(set(names)) != len(names)
+        ):
+            raise ValueError("hf parameter 'class_names' must be a list of unique strings")
+        if not isinstance(params.get("trust_remote_code"), bool):
+            raise ValueError("hf parameter 'trust_remote_code' must be true or false")
+
+    def _open(self, hf_split: str) -> Any:
+        import datasets
+
+        p = self.params
+        path = p["path"]
+        if _is_saved_folder(path):
+            saved = datasets.load_from_disk(path)
+            if isinstance(saved, datasets.DatasetDict):
+                if hf_split not in saved:
+                    raise ValueError(
+                        f"hf: split {hf_split!r} not in {path}; it has {sorted(saved)}"
+                    )
+                return saved[hf_split]
+            if hf_split != p["split"]:
+                raise ValueError(
+                    f"hf: {path} holds one unsplit Dataset, used as the eval split; "
+                    f"save a DatasetDict to give it a {hf_split!r} split"
+                )
+            return saved
+        kwargs: dict[str, Any] = {
+            "name": p["name"],
+            "split": hf_split,
+            "data_files": p["data_files"],
+            "data_dir": p["data_dir"],
+            "revision": p["revision"],
+            "cache_dir": p["cache_dir"],
+        }
+        local = Path(path)
+        if local.is_file() and local.suffix.lower() in FILE_BUILDERS:
+            # A single local data file: its builder reads it as the requested split.
+            path = FILE_BUILDERS[local.suffix.lower()]
+            kwargs["data_files"] = {hf_split: str(local)}
+        if p["trust_remote_code"]:
+            kwargs["trust_remote_code"] = True
+        return datasets.load_dataset(path, **{k: v for k, v in kwargs.items() if v is not None})
+
+    def load(self, split: str, seed: int) -> DatasetSplit:
+        import datasets
+
+        self.check_split(split)
+        p = self.params
+        hf_split = p["split"] if split == "eval" else p["train_split"]
+        ds = self._open(hf_split)
+        features = ds.features
+        mask_col, bbox_col, id_col = p["mask_column"], p["bbox_column"], p["id_column"]
+        image_col = p["image_column"] or _pick_column(
+            features, datasets.Image, IMAGE_NAMES, "image", {mask_col}
+        )
+        label_col = p["label_column"] or _pick_column(
+            features, datasets.ClassLabel, LABEL_NAMES, "label", set()
+        )
+        for key, col in (
+            ("image_column", image_col),
+            ("label_column", label_col),
+            ("mask_column", mask_col),
+            ("bbox_column", bbox_col),
+            ("id_column", id_col),
+        ):
+            if col is not None and col not in features:
+                raise ValueError(f"hf {key} {col!r} not in columns {list(features)}")
+        if p["class_names"] is not None:
+            class_names = list(p["class_names"])
+        elif isinstance(features[label_col], datasets.ClassLabel):
+            class_names = list(features[label_col].names)
+        else:
+            raise ValueError(f"hf label_column {label_col!r} is not a ClassLabel; set class_names")
+
+        indices = subset_indices(len(ds), p["subset"], seed)
+        if len(indices) < len(ds):
+            ds = ds.select(indices)
+        for col in (image_col, mask_col):
+            if col is not None and isinstance(ds.features[col], datasets.Image):
+                ds = ds.cast_column(col, datasets.Image(decode=False))
+        columns = [c for c in (image_col, label_col, mask_col, bbox_col, id_col) if c]
+        ds = ds.select_columns(list(dict.fromkeys(columns)))
+
+        rows: list[dict[str, Any]] = []
+        rejects: list[tuple[str, str]] = []
+        position = 0
+        for batch in ds.iter(batch_size=BATCH):
+            for k in range(len(batch[image_col])):
+                row_index = int(indices[position])
+                position += 1
+                image_id = str(batch[id_col][k]) if id_col else f"{hf_split}-{row_index}"
+                data = _blob(batch[image_col][k])
+                if data is None:
+                    rejects.append((image_id, f"no image in column {image_col!r}"))
+                    continue
+                mask = None
+                if mask_col is not None:
+                    mask = _blob(batch[mask_col][k])
+                elif bbox_col is not None:
+                    try:
+                        height, width = _image_size(data)
+                    except Exception as error:  # PIL raises many types for corrupt files
+                        reason = f"undecodable image ({type(error).__name__}: {error})"
+                        rejects.append((image_id, reason))
+                        continue
+                    try:
+                        boxes = _boxes(batch[bbox_col][k])
+                        mask = encode_png(box_mask(height, width, boxes)) if boxes else None
+                    except (TypeError, ValueError) as error:
+                        rejects.append((image_id, f"bad box in {bbox_col!r}: {error}"))
+                        continue
+                rows.append(
+                    {
+                        "image_id": image_id,
+                        "image": data,
+                        "label": batch[label_col][k],
+                        "mask": mask,
+                    }
+                )
+        table = pd.DataFrame(rows, columns=IMAGE_COLUMNS)
+        reject_frame = pd.DataFrame(rejects, columns=["image_id", "reason"]).astype(str)
+        if position != len(indices):
+            raise AssertionError(f"hf read {position} rows, expected {len(indices)}")
+        return DatasetSplit(table=table, class_names=class_names, rejects=reject_frame)

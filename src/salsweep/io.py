@@ -1,0 +1,148 @@
+"""File formats of the study, all written atomically (temp file in the same folder, then rename).
+
+- Image tables (parquet): one row per image; ``image`` and ``mask`` are PNG bytes.
+- Class names: a JSON list beside the dataset table.
+- Saliency maps (safetensors): see :func:`save_maps` / :func:`load_maps`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+
+IMAGE_COLUMNS = ["image_id", "image", "label", "mask"]
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a parquet table byte-reproducibly: no index, fixed compression, no timestamps."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", write_statistics=False)
+
+
+def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+    return pq.read_table(path, columns=columns).to_pandas()
+
+
+def write_json(obj: object, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> object:
+    return json.loads(Path(path).read_text())
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """PNG bytes of a uint8 HxWx3 image or HxW mask (compression fixed for reproducibility)."""
+    if array.dtype != np.uint8:
+        raise ValueError(f"encode_png needs uint8, got {array.dtype}")
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image).copy()
+
+
+def decode_images(blobs: list[bytes] | pd.Series) -> list[np.ndarray]:
+    return [decode_png(blob) for blob in blobs]
+
+
+def stack_images(images: list[np.ndarray]) -> np.ndarray:
+    """Stack equal-sized HxWx3 uint8 images into an NxHxWx3 batch, naming the odd one out."""
+    if not images:
+        return np.zeros((0, 0, 0, 3), dtype=np.uint8)
+    shape = images[0].shape
+    for index, image in enumerate(images):
+        if image.shape != shape:
+            raise ValueError(f"image {index} has shape {image.shape}, expected {shape}")
+    return np.stack(images)
+
+
+@dataclass
+class SaliencyMaps:
+    """Maps of one job: ``maps[i, t]`` explains ``targets[i, t]`` for image ``image_ids[i]``."""
+
+    maps: np.ndarray  # float32 [N, T, H, W]
+    targets: np.ndarray  # int64 [N, T], class indices
+    image_ids: list[str]
+    target_names: list[str]  # e.g. ["truth", "pred"]
+    method: str
+    signed: bool
+    class_names: list[str] = field(default_factory=list)  # the model's classes
+
+    def __post_init__(self) -> None:
+        n = len(self.image_ids)
+        if self.maps.ndim != 4 or self.maps.shape[0] != n:
+            raise ValueError(f"maps must be [N={n}, T, H, W], got {self.maps.shape}")
+        if self.targets.shape != self.maps.shape[:2]:
+            raise ValueError(f"targets {self.targets.shape} do not match maps {self.maps.shape}")
+        if len(self.target_names) != self.maps.shape[1]:
+            raise ValueError(f"{len(self.target_names)} target names for {self.maps.shape[1]}")
+
+
+def save_maps(result: SaliencyMaps, path: str | os.PathLike) -> None:
+    """Save as safetensors: tensors ``maps`` and ``targets``; ids and names in the metadata."""
+    from safetensors.numpy import save_file
+
+    metadata = {
+        "image_ids": json.dumps(result.image_ids),
+        "target_names": json.dumps(result.target_names),
+        "method": result.method,
+        "signed": json.dumps(result.signed),
+        "class_names": json.dumps(result.class_names),
+    }
+    tensors = {
+        "maps": np.ascontiguousarray(result.maps, dtype=np.float32),
+        "targets": np.ascontiguousarray(result.targets, dtype=np.int64),
+    }
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+
+
+def load_maps(path: str | os.PathLike) -> SaliencyMaps:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as handle:
+        metadata = handle.metadata()
+        maps = handle.get_tensor("maps")
+        targets = handle.get_tensor("targets")
+    return SaliencyMaps(
+        maps=maps,
+        targets=targets,
+        image_ids=json.loads(metadata["image_ids"]),
+        target_names=json.loads(metadata["target_names"]),
+        method=metadata["method"],
+        signed=json.loads(metadata["signed"]),
+        class_names=json.loads(metadata.get("class_names", "[]")),
+    )

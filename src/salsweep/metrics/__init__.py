@@ -1,0 +1,68 @@
+"""Saliency-map metrics (numpy/scipy only): focus (entropy), drift vs the clean map, and
+Shared Interest vs ground-truth masks. See each module's docstring for exact definitions
+and for the documented cases that give NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from salsweep.metrics import drift, entropy, shared_interest  # noqa: F401  (registers)
+from salsweep.metrics.base import METRICS, MapMetric
+from salsweep.metrics.params import METRIC_PARAMS, check_metric, metric_label
+
+METRIC_INFO: dict[str, dict[str, Any]] = {
+    name: {
+        "higher_is_better": METRICS.get(name).higher_is_better,
+        "requires": tuple(METRICS.get(name).requires),
+    }
+    for name in METRICS.names()
+}
+
+if set(METRIC_INFO) != set(METRIC_PARAMS):  # a metric registered without params, or v.v.
+    raise ImportError(f"METRICS {sorted(METRIC_INFO)} != METRIC_PARAMS {sorted(METRIC_PARAMS)}")
+
+
+def score_maps(
+    metric_specs: list[dict[str, Any]],
+    maps: np.ndarray,
+    reference: np.ndarray | None = None,
+    masks: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Score [N, H, W] maps with each spec ``{"name": ..., **params}``.
+
+    Returns ``{metric_label(name, params): float64 [N]}`` in spec order. A metric whose
+    requirement is absent (``reference`` or ``masks`` is None) is skipped, not NaN-filled.
+    All specs are validated first, so a bad spec fails before any work is done.
+    """
+    parsed: list[tuple[str, str, dict[str, Any]]] = []
+    for spec in metric_specs:
+        if not isinstance(spec, dict) or "name" not in spec:
+            raise ValueError(f"metric spec must be a dict with a 'name', got {spec!r}")
+        params = {k: v for k, v in spec.items() if k != "name"}
+        check_metric(spec["name"], params)
+        label = metric_label(spec["name"], params)
+        if any(label == other for other, _, _ in parsed):
+            raise ValueError(f"metric {label!r} is listed twice")
+        parsed.append((label, spec["name"], params))
+
+    available = {"reference": reference is not None, "mask": masks is not None}
+    out: dict[str, np.ndarray] = {}
+    for label, name, params in parsed:
+        cls = METRICS.get(name)
+        if all(available[r] for r in cls.requires):
+            out[label] = cls(**params).score(maps, reference=reference, masks=masks)
+    return out
+
+
+__all__ = [
+    "METRICS",
+    "METRIC_INFO",
+    "METRIC_PARAMS",
+    "MapMetric",
+    "check_metric",
+    "metric_label",
+    "score_maps",
+]

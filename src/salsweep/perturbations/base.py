@@ -1,0 +1,57 @@
+"""The perturbation interface: one class per kind, one verb (``perturb``)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from salsweep.registry import Registry
+
+
+class Perturbation(ABC):
+    """Apply one kind of perturbation at one level to HxWx3 uint8 images.
+
+    Subclasses set ``level_name`` (the parameter the sweep varies, e.g. ``ksize``),
+    ``identity_level`` (the level that leaves an image unchanged, plotted as the clean
+    reference) and ``stochastic``; they implement ``check_level`` and ``_perturb``.
+    """
+
+    name: ClassVar[str]
+    level_name: ClassVar[str]
+    identity_level: ClassVar[float]
+    stochastic: ClassVar[bool] = False
+
+    def __init__(self, level: float, **params: Any) -> None:
+        self.level = level
+        self.params = params
+        self.check_level(level)
+        self.check_params(**params)
+
+    @classmethod
+    @abstractmethod
+    def check_level(cls, level: float) -> None:
+        """Raise ValueError naming the level parameter if ``level`` is out of range."""
+
+    @classmethod
+    def check_params(cls, **params: Any) -> None:
+        if params:
+            raise ValueError(f"{cls.name} takes no params, got {sorted(params)}")
+
+    def perturb(self, image: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Return a perturbed copy of one HxWx3 uint8 image (``rng`` seeds stochastic kinds)."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"expected HxWx3 uint8, got {image.shape} {image.dtype}")
+        if self.stochastic and rng is None:
+            raise ValueError(f"{self.name} is stochastic and needs an rng")
+        out = self._perturb(image, rng)
+        if out.shape != image.shape or out.dtype != np.uint8:
+            raise AssertionError(f"{self.name} returned {out.shape} {out.dtype}")
+        return out
+
+    @abstractmethod
+    def _perturb(self, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray: ...
+
+
+PERTURBATIONS: Registry[Perturbation] = Registry("perturbation kind")

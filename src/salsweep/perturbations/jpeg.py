@@ -1,0 +1,66 @@
+"""JPEG compression: encode at a quality, decode again (OpenCV's libjpeg).
+
+NRTK 1.1 has no JPEG image perturber, so there is nothing to match here.
+
+The level is the JPEG ``quality`` (integer 1..100). ``identity_level`` is 100 but it is
+*not* a perfect identity: quality 100 still rounds the DCT coefficients, converts
+RGB -> YCbCr and back, and (with the default 4:2:0 chroma subsampling) halves the colour
+resolution. With ``chroma_subsampling="4:4:4"`` a quality-100 round trip stays within a few
+grey levels of the input.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from salsweep.perturbations.base import PERTURBATIONS, Perturbation
+from salsweep.perturbations.sweep import check_int, check_known_params
+
+# libjpeg's default (and what most cameras and web encoders write) is 4:2:0.
+SUBSAMPLING = {
+    "4:2:0": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
+    "4:2:2": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422,
+    "4:4:4": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444,
+}
+
+
+@PERTURBATIONS.register("jpeg_quality")
+class JpegQuality(Perturbation):
+    """JPEG round trip at ``quality``; param ``chroma_subsampling`` ("4:2:0" default,
+    "4:2:2", "4:4:4")."""
+
+    level_name: ClassVar[str] = "quality"
+    identity_level: ClassVar[float] = 100
+    integer_level: ClassVar[bool] = True
+
+    @classmethod
+    def check_level(cls, level: float) -> None:
+        check_int(cls.name, cls.level_name, level, low=1, high=100)
+
+    @classmethod
+    def check_params(cls, **params: Any) -> None:
+        check_known_params(cls.name, params, ["chroma_subsampling"])
+        value = params.get("chroma_subsampling", "4:2:0")
+        if value not in SUBSAMPLING:
+            raise ValueError(
+                f"{cls.name}: chroma_subsampling={value!r} is not allowed; "
+                f"allowed: {', '.join(SUBSAMPLING)}"
+            )
+
+    def _perturb(self, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        sampling = SUBSAMPLING[self.params.get("chroma_subsampling", "4:2:0")]
+        flags = [
+            cv2.IMWRITE_JPEG_QUALITY,
+            int(self.level),
+            cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+            sampling,
+        ]
+        # OpenCV reads and writes BGR; the colour transform and subsampling depend on it.
+        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), flags)
+        if not ok:
+            raise RuntimeError(f"{self.name}: cv2.imencode failed at quality {self.level}")
+        decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+        return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)

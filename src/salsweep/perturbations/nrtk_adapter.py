@@ -1,0 +1,181 @@
+"""Kind ``nrtk``: run any NRTK image perturber by class path (optional extra ``salsweep[nrtk]``).
+
+Params:
+
+- ``class_path`` (required): dotted path of an NRTK ``PerturbImage`` class. In NRTK 1.1 the
+  photometric ones live in ``nrtk.impls.perturb_image.photometric.{blur,noise,enhance}``,
+  e.g. ``nrtk.impls.perturb_image.photometric.blur.GaussianBlurPerturber`` (the 0.x path
+  ``nrtk.impls.perturb_image.generic.cv2.blur`` no longer exists).
+- ``level_param`` (required): the constructor argument the level sets (``ksize``,
+  ``amount``, ``factor``...). An integral level is passed as ``int``, any other as ``float``.
+- ``kwargs`` (default ``{}``): further constructor arguments, fixed across levels.
+- ``identity_level`` (default none): the level at which the class leaves images unchanged,
+  if it has one.
+
+NRTK is imported only when the kind is used. If the class takes a ``seed`` (NRTK 1.x) or
+``rng`` (NRTK 0.x) argument it is treated as stochastic: it is built anew for every image
+with a seed drawn from the ``rng`` given to ``perturb``, so randomness still comes only
+from that generator. ``seed``/``rng``/``is_static`` cannot be set through ``kwargs``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, ClassVar
+
+import numpy as np
+
+from salsweep.perturbations.base import PERTURBATIONS, Perturbation
+from salsweep.perturbations.sweep import check_known_params, check_real
+
+SEED_PARAMS = ("seed", "rng")
+RESERVED_KWARGS = ("seed", "rng", "is_static")
+KIND = "nrtk"
+
+
+def _require_nrtk() -> None:
+    if importlib.util.find_spec("nrtk") is None:
+        raise ValueError(
+            f"perturbation kind {KIND!r} needs the optional package nrtk; "
+            "install it with: pip install 'salsweep[nrtk]' (or pip install nrtk)"
+        )
+
+
+@cache
+def resolve_class(class_path: str) -> type:
+    """Import ``module.Class`` lazily; ValueError with the reason if that fails."""
+    _require_nrtk()
+    module_name, _, class_name = class_path.rpartition(".")
+    if not module_name or not class_path.startswith("nrtk."):
+        raise ValueError(
+            f"{KIND}: class_path must be a dotted path inside nrtk (nrtk.<module>.<Class>), "
+            f"got {class_path!r}"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(
+            f"{KIND}: cannot import module {module_name!r} for class_path {class_path!r} "
+            f"({exc}); NRTK 1.x keeps the photometric perturbers in "
+            "nrtk.impls.perturb_image.photometric.{blur,noise,enhance}"
+        ) from None
+    try:
+        cls = getattr(module, class_name)
+    except AttributeError:
+        raise ValueError(f"{KIND}: module {module_name!r} has no class {class_name!r}") from None
+    except ImportError as exc:  # NRTK guards classes whose own extras are missing
+        raise ValueError(f"{KIND}: {class_path!r} is not usable here: {exc}") from None
+    from nrtk.interfaces import PerturbImage
+
+    if not (isinstance(cls, type) and issubclass(cls, PerturbImage)):
+        raise ValueError(f"{KIND}: {class_path!r} is not an NRTK PerturbImage class")
+    return cls
+
+
+def _constructor_params(cls: type) -> tuple[set[str], bool]:
+    signature = inspect.signature(cls.__init__)
+    names = {name for name in signature.parameters if name != "self"}
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    return names, takes_any
+
+
+def _seed_param(cls: type) -> str | None:
+    names, _ = _constructor_params(cls)
+    return next((name for name in SEED_PARAMS if name in names), None)
+
+
+def _level_value(level: float) -> int | float:
+    value = float(level)
+    return int(value) if value.is_integer() else value
+
+
+@PERTURBATIONS.register(KIND)
+class NrtkPerturbation(Perturbation):
+    """Any NRTK PerturbImage class; see the module docstring for the params."""
+
+    level_name: ClassVar[str] = "level"  # the real name is params["level_param"]
+    identity_level: ClassVar[float | None] = None  # type: ignore[assignment]
+    # Conservative at class level (callers should pass an rng); instances know for sure.
+    stochastic: ClassVar[bool] = True
+
+    def __init__(self, level: float, **params: Any) -> None:
+        super().__init__(level, **params)
+        self.nrtk_class = resolve_class(params["class_path"])
+        self.level_param: str = params["level_param"]
+        self.kwargs: dict[str, Any] = dict(params.get("kwargs", {}))
+        self.seed_param = _seed_param(self.nrtk_class)
+        self.stochastic = self.seed_param is not None  # type: ignore[misc]
+        self.identity_level = params.get("identity_level")  # type: ignore[misc]
+        # Build one now, so a level the class rejects fails at validation, not mid-study.
+        try:
+            self._perturber = self._build(seed=0 if self.stochastic else None)
+        except Exception as exc:  # NRTK raises ValueError/TypeError/...; report them alike
+            raise ValueError(
+                f"{KIND}: {params['class_path']}({self.level_param}={_level_value(level)!r}) "
+                f"failed: {exc}"
+            ) from exc
+
+    @classmethod
+    def check_level(cls, level: float) -> None:
+        check_real(KIND, "level", level)
+
+    @classmethod
+    def check_params(cls, **params: Any) -> None:
+        check_known_params(KIND, params, ["class_path", "level_param", "kwargs", "identity_level"])
+        for key in ("class_path", "level_param"):
+            if not isinstance(params.get(key), str) or not params[key]:
+                raise ValueError(f"{KIND}: param {key} is required and must be a string")
+        kwargs = params.get("kwargs", {})
+        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+            raise ValueError(f"{KIND}: kwargs must be a mapping of argument names to values")
+        if params.get("identity_level") is not None:
+            check_real(KIND, "identity_level", params["identity_level"])
+        reserved = sorted(set(kwargs) & set(RESERVED_KWARGS))
+        if reserved:
+            raise ValueError(
+                f"{KIND}: kwargs may not set {reserved}; the seed comes from the study's rng"
+            )
+        level_param = params["level_param"]
+        if level_param in kwargs:
+            raise ValueError(f"{KIND}: level_param {level_param!r} is also given in kwargs")
+        nrtk_class = resolve_class(params["class_path"])
+        names, takes_any = _constructor_params(nrtk_class)
+        if not takes_any:
+            unknown = sorted(({level_param} | set(kwargs)) - names)
+            if unknown:
+                allowed = ", ".join(sorted(names - set(RESERVED_KWARGS)))
+                raise ValueError(
+                    f"{KIND}: {params['class_path']} takes no argument(s) {unknown}; "
+                    f"its arguments: {allowed}"
+                )
+
+    @classmethod
+    def identity_level_for(cls, params: Mapping[str, Any]) -> float | None:
+        return params.get("identity_level")
+
+    def _build(self, seed: int | None) -> Any:
+        arguments = dict(self.kwargs)
+        arguments[self.level_param] = _level_value(self.level)
+        if self.seed_param is not None and seed is not None:
+            arguments[self.seed_param] = seed
+        return self.nrtk_class(**arguments)
+
+    def _perturb(self, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        perturber = self._perturber
+        if self.stochastic:
+            assert rng is not None
+            # < 2**31 suits every seed consumer (numpy, random, torch).
+            perturber = self._build(seed=int(rng.integers(0, 2**31 - 1)))
+        result = perturber(image=image.copy())
+        out = result[0] if isinstance(result, tuple) else result
+        out = np.asarray(out)
+        if out.shape != image.shape or out.dtype != np.uint8:
+            raise ValueError(
+                f"{KIND}: {self.params['class_path']} returned {out.shape} {out.dtype} for a "
+                f"{image.shape} uint8 image; salsweep needs the same shape and uint8"
+            )
+        return out

@@ -1,0 +1,1 @@
+"""One function per workflow step; the scripts in workflow/scripts call these."""

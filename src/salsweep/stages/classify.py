@@ -1,0 +1,76 @@
+"""Step 4: class probabilities and predictions for one shard of one perturbed copy."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from salsweep.io import read_table, write_table
+from salsweep.stages.modelling import images_by_shape, load_job_classifier, resolve_batch_size
+
+log = logging.getLogger(__name__)
+
+PREDICTION_COLUMNS = [
+    "dataset",
+    "model",
+    "perturbation",
+    "level",
+    "image_id",
+    "label",
+    "pred",
+    "prob_label",
+    "prob_pred",
+    "correct",
+]
+
+
+def predictions_table(
+    keys: dict, image_ids: list[str], labels: np.ndarray, probs: np.ndarray
+) -> pd.DataFrame:
+    """The predictions table of one job; ``labels`` are model class indices."""
+    n = len(image_ids)
+    pred = probs.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
+    rows = np.arange(n)
+    table = pd.DataFrame(
+        {
+            "dataset": [keys["dataset"]] * n,
+            "model": [keys["model"]] * n,
+            "perturbation": [keys["perturbation"]] * n,
+            "level": np.full(n, float(keys["level"])),
+            "image_id": list(image_ids),
+            "label": labels.astype(np.int64),
+            "pred": pred.astype(np.int64),
+            "prob_label": probs[rows, labels].astype(np.float64) if n else np.zeros(0),
+            "prob_pred": probs[rows, pred].astype(np.float64) if n else np.zeros(0),
+        }
+    )
+    table["correct"] = table["label"] == table["pred"]
+    return table[PREDICTION_COLUMNS]
+
+
+def classify_shard(
+    images_path: str,
+    classes_path: str,
+    out_path: str,
+    *,
+    keys: dict,
+    spec: dict,
+    device: str,
+    weights_path: str | None,
+    batch_size: int | str,
+    deterministic: bool,
+) -> None:
+    table = read_table(images_path)
+    classifier, label_map = load_job_classifier(
+        spec, classes_path, device, weights_path, deterministic
+    )
+    batch = resolve_batch_size(batch_size, classifier)
+    probs = np.zeros((len(table), classifier.n_classes), dtype=np.float32)
+    for rows, images in images_by_shape(table):
+        probs[rows] = classifier.predict_proba(images, batch_size=batch)
+    labels = label_map[table["label"].to_numpy()]
+    out = predictions_table(keys, table["image_id"].tolist(), labels, probs)
+    write_table(out, out_path)
+    log.info("%d images, accuracy %.3f", len(out), out["correct"].mean() if len(out) else np.nan)

@@ -1,0 +1,91 @@
+"""Step 6: score the maps of one shard (entropy, drift from the clean map, mask agreement)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from salsweep.io import decode_png, load_maps, read_table, write_table
+
+log = logging.getLogger(__name__)
+
+METRIC_COLUMNS = [
+    "dataset",
+    "model",
+    "perturbation",
+    "level",
+    "method",
+    "target",
+    "image_id",
+    "metric",
+    "value",
+]
+
+
+def ground_truth_masks(table: pd.DataFrame, shape: tuple[int, int]) -> np.ndarray | None:
+    """Boolean masks [N, H, W] when every image of the shard has one, else None."""
+    if table.empty or table["mask"].isna().any():
+        return None
+    masks = np.stack([decode_png(blob) > 0 for blob in table["mask"]])
+    if masks.shape[1:] != shape:
+        raise ValueError(f"masks are {masks.shape[1:]}, maps are {shape}")
+    return masks
+
+
+def score_shard(
+    maps_path: str,
+    images_path: str,
+    out_path: str,
+    *,
+    reference_path: str | None,
+    metric_specs: list[dict],
+    keys: dict,
+) -> None:
+    from salsweep.metrics import score_maps
+
+    result = load_maps(maps_path)
+    table = read_table(images_path)
+    if table["image_id"].tolist() != result.image_ids:
+        raise ValueError(f"{maps_path}: image ids differ from {images_path}")
+    reference = None
+    if reference_path is not None:
+        reference = load_maps(reference_path)
+        if reference.image_ids != result.image_ids:
+            raise ValueError(f"{maps_path}: image ids differ from the clean maps")
+    n = len(result.image_ids)
+    masks = ground_truth_masks(table, result.maps.shape[2:]) if n else None
+    frames = []
+    for t, target in enumerate(result.target_names):
+        ref = reference.maps[:, t] if reference is not None else None
+        scores = score_maps(metric_specs, result.maps[:, t], ref, masks) if n else {}
+        for label, values in scores.items():
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "dataset": keys["dataset"],
+                        "model": keys["model"],
+                        "perturbation": keys["perturbation"],
+                        "level": float(keys["level"]),
+                        "method": keys["method"],
+                        "target": target,
+                        "image_id": result.image_ids,
+                        "metric": label,
+                        "value": np.asarray(values, dtype=np.float64),
+                    }
+                )
+            )
+    out = pd.concat(frames, ignore_index=True) if frames else _empty_metrics()
+    write_table(out[METRIC_COLUMNS], out_path)
+    undefined = int(out["value"].isna().sum())
+    log.info("%d values (%d undefined by definition, kept as NaN)", len(out), undefined)
+
+
+def _empty_metrics() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            column: pd.Series(dtype="float64" if column in ("level", "value") else "object")
+            for column in METRIC_COLUMNS
+        }
+    )

@@ -1,0 +1,65 @@
+"""Step 2: write the perturbed copy of one shard of a dataset at one level."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from salsweep.io import IMAGE_COLUMNS, decode_png, encode_png, read_table, write_table
+from salsweep.seeding import item_rng
+
+log = logging.getLogger(__name__)
+
+
+def shard_slice(n_rows: int, n_shards: int, shard: int) -> slice:
+    """Contiguous rows of one shard, as numpy.array_split divides them."""
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} outside 0..{n_shards - 1}")
+    base, extra = divmod(n_rows, n_shards)
+    start = shard * base + min(shard, extra)
+    stop = start + base + (1 if shard < extra else 0)
+    return slice(start, stop)
+
+
+def parse_level(level: str) -> int | float:
+    value = float(level)
+    return int(value) if value.is_integer() else value
+
+
+def read_shard(table_path: str, shard: int, n_shards: int) -> pd.DataFrame:
+    table = read_table(table_path)
+    return table.iloc[shard_slice(len(table), n_shards, shard)].reset_index(drop=True)
+
+
+def perturb_shard(
+    table_path: str,
+    out_path: str,
+    *,
+    dataset: str,
+    perturbation: str,
+    level: str,
+    kind: str | None,
+    params: dict,
+    seed: int,
+    shard: int,
+    n_shards: int,
+) -> None:
+    rows = read_shard(table_path, shard, n_shards)
+    if kind is None:
+        out = rows[IMAGE_COLUMNS]
+        log.info("clean reference: %d images copied", len(out))
+    else:
+        from salsweep.perturbations import PERTURBATIONS
+
+        perturber = PERTURBATIONS.get(kind)(parse_level(level), **params)
+        images = []
+        for image_id, blob in zip(rows["image_id"], rows["image"], strict=True):
+            rng = item_rng(seed, dataset, perturbation, level, image_id)
+            try:
+                images.append(encode_png(perturber.perturb(decode_png(blob), rng)))
+            except Exception as error:
+                raise ValueError(f"{perturbation}@{level}: image {image_id!r}: {error}") from error
+        out = rows[IMAGE_COLUMNS].assign(image=images)
+        log.info("%s (%s) at %s: %d images", perturbation, kind, level, len(out))
+    write_table(out, out_path)

@@ -1,0 +1,91 @@
+"""Step 5: saliency maps for the truth and predicted classes of one shard."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from salsweep.io import SaliencyMaps, read_table, save_maps
+from salsweep.seeding import derive_seed
+from salsweep.stages.modelling import images_by_shape, load_job_classifier
+
+log = logging.getLogger(__name__)
+
+# Images handed to one explain() call: bounds memory whatever the shard size.
+IMAGES_PER_CALL = 16
+
+
+def target_indices(predictions, target_names: list[str]) -> np.ndarray:
+    """Class indices [N, T] for the named targets ("truth" = label, "pred" = prediction)."""
+    columns = {"truth": "label", "pred": "pred"}
+    unknown = [t for t in target_names if t not in columns]
+    if unknown:
+        raise ValueError(f"unknown saliency targets {unknown}; allowed: {sorted(columns)}")
+    return np.stack([predictions[columns[t]].to_numpy() for t in target_names], axis=1)
+
+
+def explain_shard(
+    images_path: str,
+    predictions_path: str,
+    classes_path: str,
+    out_path: str,
+    *,
+    method: str,
+    method_params: dict,
+    target_names: list[str],
+    spec: dict,
+    device: str,
+    weights_path: str | None,
+    batch_size: int | str,
+    seed: int,
+    deterministic: bool,
+) -> None:
+    import torch
+
+    from salsweep.saliency import SALIENCY_METHODS, auto_batch_size
+
+    table = read_table(images_path)
+    predictions = read_table(predictions_path).set_index("image_id").loc[table["image_id"]]
+    classifier, _ = load_job_classifier(spec, classes_path, device, weights_path, deterministic)
+    targets = target_indices(predictions, target_names)
+
+    method_class = SALIENCY_METHODS.get(method)
+    groups = images_by_shape(table)
+    first_hw = groups[0][1].shape[1:3] if groups else (1, 1)
+    batch = (
+        auto_batch_size(classifier, first_hw, classifier.device)
+        if batch_size == "auto"
+        else int(batch_size)
+    )
+    # The method seed depends on the study seed and method only, so the clean and the
+    # perturbed copies of an image are explained with the same random masks.
+    explainer = method_class(
+        seed=derive_seed(seed, "saliency", method), batch_size=batch, **method_params
+    )
+    maps: np.ndarray | None = None
+    for rows, images in groups:
+        for start in range(0, len(rows), IMAGES_PER_CALL):
+            chunk = rows[start : start + IMAGES_PER_CALL]
+            call = explainer.explain
+            if method_class.needs_gradients:
+                result = call(classifier, images[start : start + len(chunk)], targets[chunk])
+            else:
+                with torch.inference_mode():
+                    result = call(classifier, images[start : start + len(chunk)], targets[chunk])
+            if maps is None:
+                maps = np.zeros((len(table), *result.shape[1:]), dtype=np.float32)
+            maps[chunk] = result
+    if maps is None:
+        maps = np.zeros((0, len(target_names), 1, 1), dtype=np.float32)
+    out = SaliencyMaps(
+        maps=maps,
+        targets=targets.astype(np.int64).reshape(len(table), len(target_names)),
+        image_ids=table["image_id"].tolist(),
+        target_names=list(target_names),
+        method=method,
+        signed=bool(method_class.signed),
+        class_names=list(classifier.class_names),
+    )
+    save_maps(out, out_path)
+    log.info("%s: %d images x %d targets, batch %d", method, len(table), len(target_names), batch)

@@ -1,0 +1,97 @@
+"""A bad config fails before any job runs, with a message that names the key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from conftest import REPO, run_snakemake, write_config
+
+from salsweep.config import ConfigError, Study
+
+BASE = {
+    "study": {"seed": 0, "shards": 1, "device": "cpu"},
+    "datasets": {"digits": {"source": "sklearn_digits"}},
+    "models": {"cnn": {"source": "train", "datasets": ["digits"]}},
+    "perturbations": {"gaussian_blur": {"levels": [3, 5]}},
+    "saliency": {"methods": {"sliding_window": {}}},
+    "metrics": ["entropy"],
+}
+
+
+def with_change(path: list, value) -> dict:
+    config = copy.deepcopy(BASE)
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return config
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key"),
+    [
+        (["perturbations", "gaussian_blur", "levels"], [3, 4], "perturbations.gaussian_blur"),
+        (["models", "cnn", "datasets"], ["cifar"], "models.cnn.datasets[0]"),
+        (["saliency", "methods"], {"rise": {"p1": 1.5}}, "saliency.methods.rise"),
+        (["perturbations", "salt"], {"levels": [1.5]}, "perturbations.salt"),
+        (["metrics"], ["topk_iou", {"name": "topk_iou", "k": 0}], "metrics[1]"),
+    ],
+)
+def test_study_names_the_bad_key(path, value, key):
+    with pytest.raises(ConfigError) as error:
+        Study(with_change(path, value))
+    assert error.value.key == key
+    assert key in str(error.value)
+
+
+def test_study_expands_conditions_and_pairs():
+    config = copy.deepcopy(BASE)
+    config["perturbations"]["gaussian_blur"] = {"levels": {"linspace": [1, 20, 5], "odd": True}}
+    study = Study(config)
+    assert [(c.perturbation, c.level) for c in study.conditions()] == [
+        ("clean", "0"),
+        *[("gaussian_blur", str(k)) for k in (1, 5, 11, 15, 21)],
+    ]
+    assert study.pairs() == [("digits", "cnn")]
+    assert study.train_dataset("cnn") == "digits"
+
+
+BAD_CONFIGS = [
+    # (change, text that must appear in the error)
+    ((["perturbations", "bluur"], {"kind": "bluur", "levels": [3]}), "bluur"),
+    ((["saliency", "methods"], {"gradcamm": {}}), "gradcamm"),
+    ((["perturbations", "gaussian_blur", "levels"], [3, 4]), "perturbations.gaussian_blur"),
+    ((["models", "cnn", "datasets"], ["nowhere"]), "models.cnn.datasets[0]"),
+    ((["datasets", "digits", "source"], "sklearn_digitz"), "sklearn_digitz"),
+    ((["metrics"], ["entropyy"]), "entropyy"),
+]
+
+
+@pytest.mark.parametrize(("change", "needle"), BAD_CONFIGS)
+def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path, change, needle):
+    config = with_change(*change)
+    result = run_snakemake(tmp_path, write_config(tmp_path, config), "-n", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert needle in output
+    assert not (tmp_path / "results").exists()
+
+
+def test_default_config_dry_run_lists_every_stage():
+    result = run_snakemake(REPO, None, "-n", "--cores", "2", "-F")
+    for rule in (
+        "dataset",
+        "dataset_train_split",
+        "perturb",
+        "train",
+        "classify",
+        "saliency",
+        "map_metrics",
+        "aggregate",
+        "examples",
+        "figure_accuracy",
+        "figure_metrics",
+        "figure_grids",
+    ):
+        assert f"\n{rule} " in result.stdout or f"{rule}  " in result.stdout, rule

@@ -1,0 +1,162 @@
+"""End to end: the tiny study through snakemake, offline, on local stand-ins of the hub."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, run_snakemake, tiny_study, write_config
+
+pytestmark = pytest.mark.e2e
+
+
+def planned_jobs(result) -> dict[str, int]:
+    """Rule -> job count from snakemake's dry-run job table."""
+    counts = {}
+    for line in result.stdout.splitlines():
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if match and match.group(1) != "total":
+            counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def study_run(tmp_path_factory, standins):
+    workdir = tmp_path_factory.mktemp("study")
+    config = tiny_study(standins)
+    configfile = write_config(workdir, config)
+    run_snakemake(workdir, configfile, "--cores", "2")
+    return workdir, configfile, config
+
+
+def test_tables_have_the_documented_columns(study_run):
+    workdir, _, _ = study_run
+    tables = workdir / "results" / "tables"
+    predictions = pd.read_parquet(tables / "predictions.parquet")
+    assert list(predictions.columns) == [
+        "dataset",
+        "model",
+        "perturbation",
+        "level",
+        "image_id",
+        "label",
+        "pred",
+        "prob_label",
+        "prob_pred",
+        "correct",
+    ]
+    metrics = pd.read_parquet(tables / "metrics.parquet")
+    assert list(metrics.columns) == [
+        "dataset",
+        "model",
+        "perturbation",
+        "level",
+        "method",
+        "target",
+        "image_id",
+        "metric",
+        "value",
+    ]
+    summary = pd.read_csv(tables / "summary.csv")
+    assert {"mean", "ci_low", "ci_high", "n"} <= set(summary.columns)
+    assert (summary["metric"] == "accuracy").any()
+
+
+def test_every_image_is_classified_at_every_level(study_run):
+    workdir, _, _ = study_run
+    predictions = pd.read_parquet(workdir / "results/tables/predictions.parquet")
+    # tiny: 12 images, digits: 12; clean + 2 sweeps x 2 levels = 5 conditions each
+    counts = predictions.groupby(["dataset", "model"]).size().to_dict()
+    assert counts == {("digits", "cnn"): 60, ("tiny", "vit"): 60}
+    assert set(predictions["perturbation"]) == {"clean", "gaussian_blur", "salt"}
+    assert np.allclose(predictions["correct"], predictions["label"] == predictions["pred"])
+    assert predictions["prob_pred"].ge(predictions["prob_label"] - 1e-9).all()
+
+
+def test_metrics_cover_methods_targets_and_drift(study_run):
+    workdir, _, _ = study_run
+    metrics = pd.read_parquet(workdir / "results/tables/metrics.parquet")
+    assert set(metrics["method"]) == {"sliding_window", "vanilla_gradient"}
+    assert set(metrics["target"]) == {"truth", "pred"}
+    clean = metrics[metrics["perturbation"] == "clean"]
+    perturbed = metrics[metrics["perturbation"] != "clean"]
+    # drift is measured against the clean map, so it exists only for perturbed copies
+    assert not clean["metric"].isin(["ssd", "xcorr"]).any()
+    assert {"ssd", "xcorr", "entropy"} <= set(perturbed["metric"])
+    # every map gets every map-only metric: 24 images x 5 conditions x 2 methods x 2 targets
+    assert (metrics["metric"] == "entropy").sum() == 24 * 5 * 2 * 2
+    # the digits carry ink masks, so Shared Interest is present for them only where enabled
+    assert metrics["value"].notna().any()
+
+
+def test_entropy_is_defined_wherever_the_map_has_values_of_that_sign(study_run):
+    from salsweep.io import load_maps
+
+    workdir, _, _ = study_run
+    metrics = pd.read_parquet(workdir / "results/tables/metrics.parquet")
+    checked = 0
+    for path in (workdir / "results" / "saliency").rglob("*.safetensors"):
+        parts = path.relative_to(workdir / "results" / "saliency").parts
+        dataset, model, method, perturbation, level = parts[:5]
+        maps = load_maps(path)
+        for i, image_id in enumerate(maps.image_ids):
+            for t, target in enumerate(maps.target_names):
+                sal = maps.maps[i, t]
+                rows = metrics[
+                    (metrics["dataset"] == dataset)
+                    & (metrics["method"] == method)
+                    & (metrics["perturbation"] == perturbation)
+                    & (metrics["level"] == float(level))
+                    & (metrics["image_id"] == image_id)
+                    & (metrics["target"] == target)
+                ].set_index("metric")["value"]
+                if (sal > 0).any():
+                    assert np.isfinite(rows["entropy_pos"]), (path, image_id, target)
+                if (sal < 0).any():
+                    assert np.isfinite(rows["entropy_neg"]), (path, image_id, target)
+                if sal.max() > sal.min():
+                    assert np.isfinite(rows["entropy"]), (path, image_id, target)
+                checked += 1
+    assert checked == 24 * 5 * 2 * 2
+
+
+def test_figures_are_written(study_run):
+    workdir, _, _ = study_run
+    figures = workdir / "results" / "figures"
+    for name in ("accuracy", "metrics_tiny_vit", "metrics_digits_cnn"):
+        for ext in ("png", "pdf"):
+            assert (figures / f"{name}.{ext}").stat().st_size > 1000
+    grids = sorted(p.name for p in (figures / "grids").glob("*.png"))
+    assert grids == sorted(
+        f"{pair}_{method}_0.png"
+        for pair in ("tiny_vit", "digits_cnn")
+        for method in ("sliding_window", "vanilla_gradient")
+    )
+
+
+def test_rerun_does_nothing_and_a_level_edit_reruns_only_its_dependents(study_run):
+    workdir, configfile, config = study_run
+    again = run_snakemake(workdir, configfile, "-n", "--cores", "2")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+    config = {**config, "perturbations": {**config["perturbations"]}}
+    config["perturbations"]["gaussian_blur"] = {"levels": [3, 7]}
+    edited = write_config(workdir, config, "edited.yaml")
+    plan = planned_jobs(run_snakemake(workdir, edited, "-n", "--cores", "2"))
+    # one new level x 2 datasets (1 shard each); no job of the salt sweep, the clean
+    # copies, the datasets or the trained model reruns
+    assert plan["perturb"] == 2
+    assert plan["classify"] == 2
+    assert plan["saliency"] == 4
+    assert plan["map_metrics"] == 4
+    for rule in ("dataset", "dataset_train_split", "train"):
+        assert rule not in plan
+    assert plan["aggregate"] == 1
+
+
+def test_lint_is_clean():
+    result = run_snakemake(REPO, None, "--lint", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for" not in result.stdout + result.stderr

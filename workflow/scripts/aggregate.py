@@ -1,0 +1,14 @@
+from salsweep.snakemake_io import run_script
+from salsweep.stages.aggregate import aggregate
+
+run_script(
+    snakemake,
+    aggregate,
+    prediction_paths=list(snakemake.input.predictions),
+    metric_paths=list(snakemake.input.metrics),
+    reject_paths=list(snakemake.input.rejects),
+    out_predictions=snakemake.output.predictions,
+    out_metrics=snakemake.output.metrics,
+    out_summary=snakemake.output.summary,
+    out_rejects=snakemake.output.rejects,
+)

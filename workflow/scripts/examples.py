@@ -1,0 +1,12 @@
+from salsweep.snakemake_io import run_script
+from salsweep.stages.examples import collect_examples
+
+run_script(
+    snakemake,
+    collect_examples,
+    map_paths=list(snakemake.input.maps),
+    image_paths=list(snakemake.input.images),
+    out_path=snakemake.output.examples,
+    n_examples=snakemake.params.n_examples,
+    keys=dict(snakemake.wildcards),
+)

@@ -1,0 +1,12 @@
+from salsweep.figures import draw_accuracy
+from salsweep.snakemake_io import run_script
+
+run_script(
+    snakemake,
+    draw_accuracy,
+    predictions_path=snakemake.input.predictions,
+    identity_levels=snakemake.params.identity_levels,
+    png=snakemake.output.png,
+    pdf=snakemake.output.pdf,
+    dpi=snakemake.params.dpi,
+)

@@ -1,0 +1,13 @@
+from salsweep.figures import draw_grids
+from salsweep.snakemake_io import run_script
+
+run_script(
+    snakemake,
+    draw_grids,
+    examples_path=snakemake.input.examples,
+    predictions_path=snakemake.input.predictions,
+    n_examples=snakemake.params.n_examples,
+    pngs=list(snakemake.output.png),
+    pdfs=list(snakemake.output.pdf),
+    dpi=snakemake.params.dpi,
+)

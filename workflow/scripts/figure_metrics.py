@@ -1,0 +1,13 @@
+from salsweep.figures import draw_metrics
+from salsweep.snakemake_io import run_script
+
+run_script(
+    snakemake,
+    draw_metrics,
+    metrics_path=snakemake.input.metrics,
+    pairs=snakemake.params.pairs,
+    identity_levels=snakemake.params.identity_levels,
+    pngs=list(snakemake.output.png),
+    pdfs=list(snakemake.output.pdf),
+    dpi=snakemake.params.dpi,
+)

@@ -1,0 +1,13 @@
+from salsweep.snakemake_io import run_script
+from salsweep.stages.map_metrics import score_shard
+
+run_script(
+    snakemake,
+    score_shard,
+    maps_path=snakemake.input.maps,
+    images_path=snakemake.input.images,
+    out_path=snakemake.output.metrics,
+    reference_path=snakemake.input.get("reference"),
+    metric_specs=snakemake.params.metrics,
+    keys=dict(snakemake.wildcards),
+)

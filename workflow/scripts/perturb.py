@@ -1,0 +1,17 @@
+from salsweep.snakemake_io import run_script
+from salsweep.stages.perturb import perturb_shard
+
+run_script(
+    snakemake,
+    perturb_shard,
+    table_path=snakemake.input.table,
+    out_path=snakemake.output.images,
+    dataset=snakemake.wildcards.dataset,
+    perturbation=snakemake.wildcards.perturbation,
+    level=snakemake.wildcards.level,
+    kind=snakemake.params.spec["kind"],
+    params=snakemake.params.spec["params"],
+    seed=snakemake.params.seed,
+    shard=int(snakemake.wildcards.shard),
+    n_shards=snakemake.params.n_shards,
+)
