@@ -15,6 +15,11 @@ include: "rules/saliency.smk"
 include: "rules/metrics.smk"
 include: "rules/aggregate.smk"
 include: "rules/figures.smk"
+include: "rules/manifest.smk"
+
+
+onstart:
+    record_run_start()
 
 
 rule all:

@@ -8,8 +8,11 @@ from snakemake.utils import validate
 # The package lives in src/; jobs (local, conda or cluster) find it through PYTHONPATH.
 SRC_DIR = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC_DIR)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [SRC_DIR] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+# Set here (not required from the user) because every job, cluster jobs too, parses this.
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [SRC_DIR] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
 )
 
 from salsweep.config import CLEAN, CLEAN_LEVEL, ConfigError, Study
@@ -27,6 +30,7 @@ except ConfigError as error:
     raise WorkflowError(f"Invalid config: {error}") from None
 
 RESULTS = "results"
+RUN_START_FILE = f"{RESULTS}/.run_started"
 SCRIPTS = os.path.join(workflow.basedir, "workflow", "scripts")
 
 
@@ -49,9 +53,7 @@ def uses_gpu():
         # Cheap probe at parse time: importing torch here would slow every cluster job.
         import shutil
 
-        return (
-            os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
-        )
+        return shutil.which("nvidia-smi") is not None
     return False
 
 
@@ -89,8 +91,8 @@ def dataset_spec(wildcards):
     return STUDY.dataset_spec(wildcards.dataset)
 
 
-def train_dataset_spec(wildcards):
-    return STUDY.dataset_spec(STUDY.train_dataset(wildcards.model))
+def train_split_spec(wildcards):
+    return STUDY.dataset_spec(wildcards.dataset, split="train")
 
 
 def n_shards(wildcards):
@@ -106,7 +108,7 @@ def model_spec(wildcards):
 
 
 def method_params(wildcards):
-    return STUDY.method_params(wildcards.method)
+    return STUDY.method_params(wildcards.method, wildcards.model)
 
 
 def drift_reference(wildcards):
@@ -118,25 +120,37 @@ def dataset_path(dataset, what="eval.parquet"):
     return f"{RESULTS}/datasets/{dataset}/{what}"
 
 
+def shard_file(*parts, ext):
+    *folders, shard = parts
+    return os.path.join(RESULTS, *folders, f"shard-{shard}.{ext}")
+
+
 def perturbed_path(dataset, perturbation, level, shard):
-    return f"{RESULTS}/perturbed/{dataset}/{perturbation}/{level}/shard-{shard}.parquet"
+    return shard_file("perturbed", dataset, perturbation, level, shard, ext="parquet")
 
 
 def predictions_path(dataset, model, perturbation, level, shard):
-    return f"{RESULTS}/predictions/{dataset}/{model}/{perturbation}/{level}/shard-{shard}.parquet"
+    return shard_file(
+        "predictions", dataset, model, perturbation, level, shard, ext="parquet"
+    )
 
 
 def maps_path(dataset, model, method, perturbation, level, shard):
-    return (
-        f"{RESULTS}/saliency/{dataset}/{model}/{method}/{perturbation}/{level}"
-        f"/shard-{shard}.safetensors"
+    return shard_file(
+        "saliency",
+        dataset,
+        model,
+        method,
+        perturbation,
+        level,
+        shard,
+        ext="safetensors",
     )
 
 
 def metrics_path(dataset, model, method, perturbation, level, shard):
-    return (
-        f"{RESULTS}/metrics/{dataset}/{model}/{method}/{perturbation}/{level}"
-        f"/shard-{shard}.parquet"
+    return shard_file(
+        "metrics", dataset, model, method, perturbation, level, shard, ext="parquet"
     )
 
 
@@ -240,19 +254,34 @@ def example_tables():
     ]
 
 
-def grid_figures(ext):
+def grid_keys():
     return [
-        f"{RESULTS}/figures/grids/{dataset}_{model}_{method}_{index}.{ext}"
+        (dataset, model, method, index)
         for dataset, model in STUDY.pairs()
         for method in STUDY.methods
         for index in range(config["figures"]["examples"])
     ]
 
 
+def grid_figures(ext):
+    return [
+        f"{RESULTS}/figures/grids/{dataset}_{model}_{method}_{index}.{ext}"
+        for dataset, model, method, index in grid_keys()
+    ]
+
+
+def metric_panels():
+    return [
+        (dataset, model, perturbation)
+        for dataset, model in STUDY.pairs()
+        for perturbation in config["perturbations"]
+    ]
+
+
 def metric_figures(ext):
     return [
-        f"{RESULTS}/figures/metrics_{dataset}_{model}.{ext}"
-        for dataset, model in STUDY.pairs()
+        f"{RESULTS}/figures/metrics_{dataset}_{model}_{perturbation}.{ext}"
+        for dataset, model, perturbation in metric_panels()
     ]
 
 
@@ -279,4 +308,15 @@ def table_targets():
 
 
 def all_targets():
-    return table_targets() + figure_targets()
+    return table_targets() + figure_targets() + [f"{RESULTS}/manifest.json"]
+
+
+def record_run_start():
+    """Called from onstart: the time this invocation started, for the manifest."""
+    import datetime
+
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(RUN_START_FILE, "w") as handle:
+        handle.write(
+            datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        )

@@ -28,7 +28,7 @@ rule dataset_train_split:
     conda:
         "../envs/data.yaml"
     params:
-        spec=dataset_spec,
+        spec=train_split_spec,
         seed=config["study"]["seed"],
         split="train",
     script:

@@ -42,7 +42,7 @@ rule figure_metrics:
     conda:
         "../envs/plotting.yaml"
     params:
-        pairs=STUDY.pairs(),
+        panels=metric_panels(),
         identity_levels=IDENTITY_LEVELS,
         dpi=config["figures"]["dpi"],
     script:
@@ -67,7 +67,7 @@ rule figure_grids:
     conda:
         "../envs/plotting.yaml"
     params:
-        n_examples=config["figures"]["examples"],
+        grids=grid_keys(),
         dpi=config["figures"]["dpi"],
     script:
         "../workflow/scripts/figure_grids.py"

@@ -125,7 +125,12 @@ def test_entropy_is_defined_wherever_the_map_has_values_of_that_sign(study_run):
 def test_figures_are_written(study_run):
     workdir, _, _ = study_run
     figures = workdir / "results" / "figures"
-    for name in ("accuracy", "metrics_tiny_vit", "metrics_digits_cnn"):
+    names = ["accuracy"] + [
+        f"metrics_{pair}_{sweep}"
+        for pair in ("tiny_vit", "digits_cnn")
+        for sweep in ("gaussian_blur", "salt")
+    ]
+    for name in names:
         for ext in ("png", "pdf"):
             assert (figures / f"{name}.{ext}").stat().st_size > 1000
     grids = sorted(p.name for p in (figures / "grids").glob("*.png"))

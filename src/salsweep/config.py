@@ -15,6 +15,8 @@ from typing import Any
 
 CLEAN = "clean"
 CLEAN_LEVEL = "0"
+# Model keys that shape the DAG rather than the classifier.
+PIPELINE_MODEL_KEYS = ("datasets", "train", "gradcam_layer")
 
 
 class ConfigError(ValueError):
@@ -97,7 +99,7 @@ class Study:
         from salsweep.datasets import check_source_params
 
         try:
-            check_source_params(spec)
+            check_source_params(self.dataset_spec(name))
         except (KeyError, ValueError) as error:
             raise ConfigError(f"datasets.{name}", _message(error)) from None
 
@@ -109,12 +111,12 @@ class Study:
                     f"unknown dataset {dataset!r}; defined datasets: {sorted(datasets)}",
                 )
         source = spec["source"]
-        if source == "hf" and "path" not in spec:
-            raise ConfigError(f"models.{name}.path", "an hf model needs a hub id or local path")
-        if source != "hf":
-            for key in ("path", "revision"):
-                if spec.get(key):
-                    raise ConfigError(f"models.{name}.{key}", f"only hf models take {key}")
+        try:
+            from salsweep.models.params import check_model_params
+
+            check_model_params(self.model_spec(name))
+        except (KeyError, ValueError) as error:
+            raise ConfigError(f"models.{name}", _message(error)) from None
         if source == "train":
             train_dataset = self.train_dataset(name)
             if train_dataset not in datasets:
@@ -178,14 +180,30 @@ class Study:
         spec = self.config["perturbations"][perturbation]
         return {"kind": spec.get("kind", perturbation), "params": dict(spec.get("params", {}))}
 
-    def dataset_spec(self, dataset: str) -> dict[str, Any]:
-        return {k: v for k, v in self.config["datasets"][dataset].items() if k != "shards"}
+    def dataset_spec(self, dataset: str, split: str = "eval") -> dict[str, Any]:
+        """The source params of one split: ``subset`` draws evaluated images, and
+        ``train_subset`` the images a model of source train learns from."""
+        spec = {
+            k: v
+            for k, v in self.config["datasets"][dataset].items()
+            if k not in ("shards", "subset", "train_subset")
+        }
+        key = "subset" if split == "eval" else "train_subset"
+        spec["subset"] = self.config["datasets"][dataset].get(key)
+        return spec
 
     def model_spec(self, model: str) -> dict[str, Any]:
-        return copy.deepcopy(self.config["models"][model])
+        """What loads the classifier: the source and its params, without the DAG's keys."""
+        spec = self.config["models"][model]
+        return {k: copy.deepcopy(v) for k, v in spec.items() if k not in PIPELINE_MODEL_KEYS}
 
-    def method_params(self, method: str) -> dict[str, Any]:
-        return dict(self.config["saliency"]["methods"][method] or {})
+    def method_params(self, method: str, model: str | None = None) -> dict[str, Any]:
+        params = dict(self.config["saliency"]["methods"][method] or {})
+        # A model's Grad-CAM layer applies unless the method names one itself.
+        layer = self.config["models"][model].get("gradcam_layer") if model else None
+        if method == "gradcam" and layer and "layer" not in params:
+            params["layer"] = layer
+        return params
 
     def metric_specs(self) -> list[dict[str, Any]]:
         return [{k: v for k, v in e.items() if k != "_key"} for e in _metric_entries(self.config)]

@@ -3,6 +3,7 @@ PNG at the configured dpi plus a vector PDF (with no creation date, so reruns ma
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import matplotlib
@@ -14,23 +15,29 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from salsweep.io import atomic_path, decode_png  # noqa: E402
-from salsweep.stages.aggregate import wilson_interval  # noqa: E402
+from salsweep.stages.aggregate import mean_ci, wilson_interval  # noqa: E402
 from salsweep.stages.examples import decode_map  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 CLEAN = "clean"
-SEED = 0  # seaborn's bootstrap CIs are random; fix them so figures are reproducible
 
 
 def set_style() -> None:
     sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.1)
-    plt.rcParams.update({"figure.max_open_warning": 0, "savefig.bbox": "tight"})
+    plt.rcParams.update({"figure.max_open_warning": 0})
 
 
 def save(fig: plt.Figure, png: str, pdf: str, dpi: int) -> None:
     with atomic_path(png) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
+        # Fast zlib level: big grids spend most of their time in PNG compression.
+        fig.savefig(
+            tmp,
+            format="png",
+            dpi=dpi,
+            metadata={"Software": None},
+            pil_kwargs={"compress_level": 1},
+        )
     with atomic_path(pdf) as tmp:
         fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "Producer": None})
     plt.close(fig)
@@ -92,7 +99,7 @@ def accuracy_figure(
             frameon=False,
         )
     fig.suptitle("Accuracy against perturbation level (clean at dashed line; 95% Wilson CI)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     save(fig, png, pdf, dpi)
 
 
@@ -100,44 +107,59 @@ def metrics_figure(
     metrics: pd.DataFrame,
     dataset: str,
     model: str,
-    identity_levels: dict[str, float],
+    perturbation: str,
+    identity_level: float,
     png: str,
     pdf: str,
     dpi: int,
 ) -> None:
-    """Facets method x metric, x = level (one line style per perturbation), hue = target."""
+    """One sweep of one pair: facets method x metric, x = level, hue = target, mean and
+    95% t-interval over images (the same numbers as summary.csv)."""
     set_style()
     table = metrics[(metrics["dataset"] == dataset) & (metrics["model"] == model)]
-    table = with_clean_reference(table, identity_levels)
-    table = table[np.isfinite(table["value"])]
+    table = with_clean_reference(table, {perturbation: identity_level})
+    table = table[(table["perturbation"] == perturbation) & np.isfinite(table["value"])]
+    methods = sorted(table["method"].unique())
+    names = list(dict.fromkeys(table["metric"]))
     if table.empty:
         fig, ax = plt.subplots(figsize=(4, 2))
-        ax.text(0.5, 0.5, f"no finite metric values for {model} on {dataset}", ha="center")
+        ax.text(0.5, 0.5, f"no finite values: {model} on {dataset}, {perturbation}", ha="center")
         ax.set_axis_off()
         save(fig, png, pdf, dpi)
         return
-    table = table.assign(series=table["perturbation"] + " / " + table["target"])
-    grid = sns.relplot(
-        data=table,
-        x="level",
-        y="value",
-        row="method",
-        col="metric",
-        hue="target",
-        style="perturbation",
-        kind="line",
-        errorbar=("ci", 95),
-        seed=SEED,
-        n_boot=500,
-        markers=True,
-        dashes=True,
-        facet_kws={"sharey": False, "sharex": False},
-        height=2.6,
-        aspect=1.2,
+    targets = sorted(table["target"].unique(), key=lambda t: (t != "truth", t))
+    colours = dict(zip(targets, sns.color_palette(n_colors=max(3, len(targets))), strict=False))
+    fig, axes = plt.subplots(
+        len(methods), len(names), figsize=(2.8 * len(names), 2.4 * len(methods)), squeeze=False
     )
-    grid.set_titles("{row_name} | {col_name}")
-    grid.figure.suptitle(f"Map metrics against level: {model} on {dataset} (mean, 95% CI)", y=1.02)
-    save(grid.figure, png, pdf, dpi)
+    for (r, method), (c, metric) in itertools.product(enumerate(methods), enumerate(names)):
+        ax = axes[r, c]
+        part = table[(table["method"] == method) & (table["metric"] == metric)]
+        for target in targets:
+            line = [
+                (level, *mean_ci(group["value"].to_numpy())[1:])
+                for level, group in part[part["target"] == target].groupby("level", sort=True)
+            ]
+            if not line:
+                continue
+            levels, means, lows, highs = map(np.asarray, zip(*line, strict=True))
+            ax.plot(levels, means, marker="o", markersize=3, color=colours[target], label=target)
+            ax.fill_between(levels, lows, highs, color=colours[target], alpha=0.2, linewidth=0)
+        ax.axvline(identity_level, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_title(f"{method} | {metric}", fontsize=9)
+        ax.set_xlabel(perturbation if r == len(methods) - 1 else "")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, title="target", loc="upper right", frameon=False)
+    fig.suptitle(f"{model} on {dataset}: map metrics against {perturbation} level (95% CI)")
+    fig.tight_layout(rect=(0, 0, 0.92, 0.97))
+    save(fig, png, pdf, dpi)
+
+
+def overlay(image: np.ndarray, sal: np.ndarray, colormap, norm, alpha: float = 0.6):
+    """The map in colour blended over the image, as one RGB array (one draw per panel)."""
+    coloured = colormap(norm(sal))[..., :3]
+    return (1 - alpha) * image.astype(np.float32) / 255.0 + alpha * coloured
 
 
 def grid_figure(examples: pd.DataFrame, predictions: pd.DataFrame, png: str, pdf: str, dpi: int):
@@ -156,12 +178,23 @@ def grid_figure(examples: pd.DataFrame, predictions: pd.DataFrame, png: str, pdf
         .assign(_clean=lambda d: d["perturbation"] != CLEAN)
         .sort_values(["_clean", "perturbation", "level"])
     )
-    targets = list(dict.fromkeys(examples["target"]))
+    targets = sorted(dict.fromkeys(examples["target"]), key=lambda t: (t != "truth", t))
     signed = bool(keys["signed"])
-    cmap, vmin = ("RdBu_r", -1.0) if signed else ("inferno", 0.0)
+    colormap = plt.get_cmap("RdBu_r" if signed else "inferno")
+    norm = matplotlib.colors.Normalize(vmin=-1.0 if signed else 0.0, vmax=1.0)
     ncols = 1 + len(targets)
     nrows = len(conditions)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.3 * ncols, 2.3 * nrows), squeeze=False)
+    # A fixed layout: constrained layout re-measures every title and costs seconds here.
+    width, height = 1.9 * ncols + 1.2, 2.05 * nrows + 0.7
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
+    fig.subplots_adjust(
+        left=0.1 / width,
+        right=1 - 1.2 / width,
+        bottom=0.1 / height,
+        top=1 - 0.75 / height,
+        wspace=0.08,
+        hspace=0.22,
+    )
     for r, (perturbation, level) in enumerate(
         conditions[["perturbation", "level"]].itertuples(index=False)
     ):
@@ -169,13 +202,12 @@ def grid_figure(examples: pd.DataFrame, predictions: pd.DataFrame, png: str, pdf
         image = decode_png(rows.iloc[0]["image"])
         pred = preds.loc[(perturbation, level)] if (perturbation, level) in preds.index else None
         label = "clean" if perturbation == CLEAN else f"{perturbation}={level:g}"
-        axes[r, 0].imshow(image)
+        axes[r, 0].imshow(image, interpolation="none")
         axes[r, 0].set_title(label, fontsize=8)
         for c, target in enumerate(targets, start=1):
             row = rows[rows["target"] == target].iloc[0]
             sal = decode_map(row).astype(np.float32)
-            axes[r, c].imshow(image, alpha=1.0)
-            shown = axes[r, c].imshow(sal, cmap=cmap, vmin=vmin, vmax=1.0, alpha=0.6)
+            axes[r, c].imshow(overlay(image, sal, colormap, norm), interpolation="none")
             prob = ""
             if pred is not None:
                 column = "prob_label" if target == "truth" else "prob_pred"
@@ -184,9 +216,16 @@ def grid_figure(examples: pd.DataFrame, predictions: pd.DataFrame, png: str, pdf
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.colorbar(shown, ax=axes[:, 1:].ravel().tolist(), shrink=0.5, label="saliency")
+    colorbar_axes = fig.add_axes((1 - 1.05 / width, 0.3, 0.12 / width, 0.4))
+    fig.colorbar(
+        matplotlib.cm.ScalarMappable(norm=norm, cmap=colormap),
+        cax=colorbar_axes,
+        label="saliency",
+    )
     fig.suptitle(
-        f"{keys['method']} | {keys['model']} on {keys['dataset']} | {image_id}", fontsize=10
+        f"{keys['method']} | {keys['model']} on {keys['dataset']} | {image_id}",
+        fontsize=10,
+        y=1 - 0.2 / height,
     )
     save(fig, png, pdf, dpi)
 
@@ -199,54 +238,45 @@ def draw_accuracy(predictions_path: str, identity_levels: dict, png: str, pdf: s
 
 def draw_metrics(
     metrics_path: str,
-    pairs: list,
+    panels: list,
     identity_levels: dict,
     pngs: list[str],
     pdfs: list[str],
     dpi: int,
 ) -> None:
+    """One figure per (dataset, model, perturbation) in ``panels``, in the order of pngs."""
     from salsweep.io import read_table
 
     metrics = read_table(metrics_path)
-    for (dataset, model), png, pdf in zip(pairs, pngs, pdfs, strict=True):
-        metrics_figure(metrics, dataset, model, identity_levels, png, pdf, dpi)
+    for (dataset, model, perturbation), png, pdf in zip(panels, pngs, pdfs, strict=True):
+        level = identity_levels[perturbation]
+        metrics_figure(metrics, dataset, model, perturbation, level, png, pdf, dpi)
 
 
 def draw_grids(
     examples_path: str,
     predictions_path: str,
-    n_examples: int,
+    grids: list,
     pngs: list[str],
     pdfs: list[str],
     dpi: int,
 ) -> None:
-    """One grid per (dataset, model, method, example index); an index past the dataset's
-    size gets a page that says so, so the set of files is fixed by the config."""
+    """One grid per (dataset, model, method, example index) in ``grids``, in the order of
+    pngs; an index past the dataset's size gets a page that says so, so the set of files is
+    fixed by the config."""
     from salsweep.io import read_table
 
     examples = read_table(examples_path)
     predictions = read_table(predictions_path)
-    groups = {
-        key: group for key, group in examples.groupby(["dataset", "model", "method"], sort=False)
-    }
-    for png, pdf in zip(pngs, pdfs, strict=True):
-        stem = png.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        key, index = _grid_key(stem, groups)
-        group = groups.get(key)
+    groups = dict(iter(examples.groupby(["dataset", "model", "method"], sort=False)))
+    for (dataset, model, method, index), png, pdf in zip(grids, pngs, pdfs, strict=True):
+        group = groups.get((dataset, model, method))
         ids = list(dict.fromkeys(group["image_id"])) if group is not None else []
         if index >= len(ids):
             set_style()
             fig, ax = plt.subplots(figsize=(4, 1.5))
-            ax.text(0.5, 0.5, f"{stem}: fewer than {index + 1} images", ha="center")
+            ax.text(0.5, 0.5, f"{dataset}/{model}/{method}: fewer than {index + 1} images")
             ax.set_axis_off()
             save(fig, png, pdf, dpi)
             continue
         grid_figure(group[group["image_id"] == ids[index]], predictions, png, pdf, dpi)
-
-
-def _grid_key(stem: str, groups: dict) -> tuple[tuple[str, str, str], int]:
-    prefix, index = stem.rsplit("_", 1)
-    for key in groups:
-        if "_".join(key) == prefix:
-            return key, int(index)
-    return (prefix, "", ""), int(index)

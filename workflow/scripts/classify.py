@@ -13,4 +13,5 @@ run_script(
     weights_path=snakemake.input.get("weights"),
     batch_size=snakemake.params.batch_size,
     deterministic=snakemake.params.deterministic,
+    threads=snakemake.threads,
 )

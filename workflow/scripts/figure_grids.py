@@ -6,7 +6,7 @@ run_script(
     draw_grids,
     examples_path=snakemake.input.examples,
     predictions_path=snakemake.input.predictions,
-    n_examples=snakemake.params.n_examples,
+    grids=snakemake.params.grids,
     pngs=list(snakemake.output.png),
     pdfs=list(snakemake.output.pdf),
     dpi=snakemake.params.dpi,

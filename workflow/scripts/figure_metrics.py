@@ -5,7 +5,7 @@ run_script(
     snakemake,
     draw_metrics,
     metrics_path=snakemake.input.metrics,
-    pairs=snakemake.params.pairs,
+    panels=snakemake.params.panels,
     identity_levels=snakemake.params.identity_levels,
     pngs=list(snakemake.output.png),
     pdfs=list(snakemake.output.pdf),

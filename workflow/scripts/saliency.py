@@ -17,4 +17,5 @@ run_script(
     batch_size=snakemake.params.batch_size,
     seed=snakemake.params.seed,
     deterministic=snakemake.params.deterministic,
+    threads=snakemake.threads,
 )

@@ -61,14 +61,15 @@ def classify_shard(
     weights_path: str | None,
     batch_size: int | str,
     deterministic: bool,
+    threads: int = 1,
 ) -> None:
     table = read_table(images_path)
     classifier, label_map = load_job_classifier(
-        spec, classes_path, device, weights_path, deterministic
+        spec, classes_path, device, weights_path, deterministic, threads
     )
-    batch = resolve_batch_size(batch_size, classifier)
     probs = np.zeros((len(table), classifier.n_classes), dtype=np.float32)
     for rows, images in images_by_shape(table):
+        batch = resolve_batch_size(batch_size, classifier, images.shape[1:3])
         probs[rows] = classifier.predict_proba(images, batch_size=batch)
     labels = label_map[table["label"].to_numpy()]
     out = predictions_table(keys, table["image_id"].tolist(), labels, probs)

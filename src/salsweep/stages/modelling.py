@@ -12,30 +12,51 @@ from salsweep.io import decode_images, read_json
 
 log = logging.getLogger(__name__)
 
-CPU_BATCH = 32
 GPU_BATCH = 256
 
 
 def load_job_classifier(
-    spec: dict, classes_path: str, device: str, weights_path: str | None, deterministic: bool
+    spec: dict,
+    classes_path: str,
+    device: str,
+    weights_path: str | None,
+    deterministic: bool,
+    threads: int = 1,
 ) -> tuple[Any, np.ndarray]:
     """The classifier on its device, and the map from dataset label index to model index."""
-    from salsweep.models import align_labels, load_classifier, resolve_device, set_deterministic
+    import torch
 
-    set_deterministic(deterministic)
+    from salsweep.models import load_classifier, resolve_device, set_deterministic
+
+    # One torch thread per Snakemake thread: jobs side by side must not oversubscribe cores,
+    # and CPU results depend on the thread count.
+    torch.set_num_threads(max(1, int(threads)))
     torch_device = resolve_device(device)
+    if torch_device.type == "cuda":
+        # CPU kernels are deterministic at a fixed thread count already; the call costs
+        # ~2 s of imports (torch._inductor) per job, so it is made only where it matters.
+        set_deterministic(deterministic)
     dataset_classes = read_json(classes_path)
     classifier = load_classifier(spec, dataset_classes, torch_device, weights_path=weights_path)
-    classifier.eval()
-    label_map = align_labels(dataset_classes, classifier.class_names)
-    log.info("model %s on %s, %d classes", spec["source"], torch_device, classifier.n_classes)
-    return classifier, label_map
+    log.info(
+        "model %s on %s, %d classes, %d threads",
+        spec["source"],
+        torch_device,
+        classifier.n_classes,
+        torch.get_num_threads(),
+    )
+    return classifier, classifier.label_map
 
 
-def resolve_batch_size(batch_size: int | str, classifier: Any) -> int:
+def resolve_batch_size(batch_size: int | str, classifier: Any, image_hw: tuple[int, int]) -> int:
+    """Images per forward when classifying (no gradients, so a fixed size serves CUDA)."""
     if batch_size != "auto":
         return int(batch_size)
-    return GPU_BATCH if classifier.device.type == "cuda" else CPU_BATCH
+    if classifier.device.type == "cuda":
+        return GPU_BATCH
+    from salsweep.saliency.batching import cpu_batch_size
+
+    return cpu_batch_size(image_hw)
 
 
 def images_by_shape(table: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:

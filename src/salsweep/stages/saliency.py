@@ -40,6 +40,7 @@ def explain_shard(
     batch_size: int | str,
     seed: int,
     deterministic: bool,
+    threads: int = 1,
 ) -> None:
     import torch
 
@@ -47,7 +48,9 @@ def explain_shard(
 
     table = read_table(images_path)
     predictions = read_table(predictions_path).set_index("image_id").loc[table["image_id"]]
-    classifier, _ = load_job_classifier(spec, classes_path, device, weights_path, deterministic)
+    classifier, _ = load_job_classifier(
+        spec, classes_path, device, weights_path, deterministic, threads
+    )
     targets = target_indices(predictions, target_names)
 
     method_class = SALIENCY_METHODS.get(method)

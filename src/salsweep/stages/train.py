@@ -35,7 +35,9 @@ def train_model(
     from salsweep.seeding import derive_seed
 
     torch.set_num_threads(max(1, threads))
-    set_deterministic(deterministic)
+    torch_device = resolve_device(device)
+    if torch_device.type == "cuda":
+        set_deterministic(deterministic)
     train_images, train_labels = _arrays(train_path)
     test_images, test_labels = _arrays(test_path)
     options = {k: v for k, v in params.items() if k != "dataset"}
@@ -46,7 +48,8 @@ def train_model(
         test_labels,
         read_json(classes_path),
         seed=derive_seed(seed, "train") % (2**31),
-        device=str(resolve_device(device)),
+        device=str(torch_device),
+        threads=max(1, threads),
         **options,
     )
     save_small_cnn(model, weights_path)

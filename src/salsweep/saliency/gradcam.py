@@ -1,0 +1,133 @@
+"""Grad-CAM (Selvaraju et al. 2017) via captum's ``LayerGradCam``.
+
+On ``classifier.gradcam_layer()`` or the module at the dotted path ``layer``: the coarse
+map is ReLU(sum_c mean(dlogit/dA_c) * A_c) (captum, ``relu_attributions=True``), upsampled
+bilinearly to the image size (``LayerAttribution.interpolate``) and divided by its max, so
+maps lie in [0, 1].
+
+A layer output of [N, C, h, w] is used as it is. A ViT layer output of tokens [N, L, D] is
+rearranged into a grid [N, D, gh, gw] after dropping the prefix (CLS, distillation) tokens;
+``classifier.token_grid()`` -> (n_prefix, gh, gw), or ``classifier.token_layout()`` -> an
+object with ``n_prefix`` and ``grid`` (models.hf), gives the layout; otherwise L - 1 must
+be a square (one CLS token). Pick a layer whose patch tokens still reach the logits: in a ViT
+that classifies from the CLS token, the final LayerNorm's patch tokens get zero gradient,
+so use the last block's first norm (``layernorm_before``), as pytorch-grad-cam does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from captum.attr import LayerAttribution, LayerGradCam
+from torch import nn
+
+from salsweep.models.base import Classifier
+from salsweep.saliency._common import (
+    ConfiguredMethod,
+    mean_attributions,
+    normalise_maxabs,
+    pair_inputs,
+    to_numpy_maps,
+)
+from salsweep.saliency.base import SALIENCY_METHODS
+
+
+class _Probe(nn.Module):
+    """Identity that captum hooks: it sees the layer output as a [N, C, h, w] grid."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def _declared_layout(classifier: Classifier) -> tuple[int, int, int] | None:
+    """(n_prefix, gh, gw) from ``token_grid()`` or ``token_layout()`` (.n_prefix, .grid)."""
+    token_grid = getattr(classifier, "token_grid", None)
+    if callable(token_grid) and (info := token_grid()) is not None:
+        n_prefix, grid_h, grid_w = (int(v) for v in info)
+        return n_prefix, grid_h, grid_w
+    token_layout_fn = getattr(classifier, "token_layout", None)
+    if callable(token_layout_fn) and (layout := token_layout_fn()) is not None:
+        return int(layout.n_prefix), int(layout.grid[0]), int(layout.grid[1])
+    return None
+
+
+def token_layout(classifier: Classifier, n_tokens: int) -> tuple[int, int, int]:
+    """(n_prefix, grid_h, grid_w) of a token sequence of length ``n_tokens``."""
+    declared = _declared_layout(classifier)
+    if declared is not None:
+        n_prefix, grid_h, grid_w = declared
+        if n_prefix + grid_h * grid_w != n_tokens:
+            raise ValueError(
+                f"gradcam: the classifier's token layout {declared} does not fit a layer output "
+                f"of {n_tokens} tokens"
+            )
+        return declared
+    side = math.isqrt(max(n_tokens - 1, 0))
+    if side * side != n_tokens - 1 or side == 0:
+        raise ValueError(
+            f"gradcam: cannot lay {n_tokens} tokens on a grid (expected 1 CLS token + a square "
+            "number of patches); give the classifier a token_grid() or token_layout() method"
+        )
+    return 1, side, side
+
+
+def resolve_layer(classifier: Classifier, path: str | None) -> nn.Module:
+    if path is None:
+        layer = classifier.gradcam_layer()
+        if layer is None:
+            raise ValueError(
+                f"gradcam: model {getattr(classifier, 'name', type(classifier).__name__)!r} has "
+                "no default Grad-CAM layer; set the parameter 'layer' to a module path"
+            )
+        return layer
+    try:
+        return classifier.get_submodule(path)
+    except AttributeError as error:
+        raise ValueError(f"gradcam: parameter 'layer' {path!r} is not a module: {error}") from None
+
+
+@SALIENCY_METHODS.register("gradcam")
+class GradCAM(ConfiguredMethod):
+    signed = False
+    needs_gradients = True
+    family = "gradient"
+
+    def _explain(
+        self, classifier: Classifier, images: torch.Tensor, targets: np.ndarray
+    ) -> np.ndarray:
+        n, h, w, _ = images.shape
+        layer = resolve_layer(classifier, self.params["layer"])
+        probe = _Probe()
+
+        def to_grid(module: nn.Module, inputs: object, output: object) -> object:
+            first = output[0] if isinstance(output, tuple) else output
+            if not isinstance(first, torch.Tensor) or first.ndim not in (3, 4):
+                shape = getattr(first, "shape", type(first).__name__)
+                raise ValueError(f"gradcam: layer output must be [N,C,h,w] or [N,L,D], got {shape}")
+            if first.ndim == 4:
+                new = probe(first)
+            else:
+                n_prefix, grid_h, grid_w = token_layout(classifier, first.shape[1])
+                patches = first[:, n_prefix:].transpose(1, 2)
+                grid = probe(patches.reshape(first.shape[0], first.shape[2], grid_h, grid_w))
+                new = torch.cat([first[:, :n_prefix], grid.flatten(2).transpose(1, 2)], dim=1)
+            return (new, *output[1:]) if isinstance(output, tuple) else new
+
+        x, t = pair_inputs(images, targets)
+        gradcam = LayerGradCam(classifier, probe)
+
+        def attribute(pair: torch.Tensor, _sample: torch.Tensor) -> torch.Tensor:
+            coarse = gradcam.attribute(x[pair], target=t[pair], relu_attributions=True)
+            up = LayerAttribution.interpolate(coarse, (h, w), interpolate_mode="bilinear")
+            return up[:, 0, :, :, None]
+
+        handle = layer.register_forward_hook(to_grid)
+        try:
+            maps = mean_attributions(
+                len(t), 1, self.batch_size_for(classifier, (h, w)), (h, w), images.device, attribute
+            )
+        finally:
+            handle.remove()
+        return to_numpy_maps(normalise_maxabs(maps), n, targets.shape[1])
