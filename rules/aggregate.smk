@@ -11,7 +11,11 @@ rule aggregate:
     output:
         predictions=f"{RESULTS}/tables/predictions.parquet",
         metrics=f"{RESULTS}/tables/metrics.parquet",
-        summary=f"{RESULTS}/tables/summary.csv",
+        summary=report(
+            f"{RESULTS}/tables/summary.csv",
+            caption="../workflow/report/summary.rst",
+            category="Tables",
+        ),
         rejects=f"{RESULTS}/tables/rejects.parquet",
     log:
         f"{RESULTS}/logs/aggregate.log",

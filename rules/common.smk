@@ -46,6 +46,9 @@ wildcard_constraints:
 
 # -- resources --------------------------------------------------------------------------
 def uses_gpu():
+    # study.gpu_jobs overrides the guess: a login node that submits to GPU nodes has none.
+    if config["study"].get("gpu_jobs") is not None:
+        return config["study"]["gpu_jobs"]
     device = config["study"]["device"]
     if device.startswith("cuda"):
         return True

@@ -165,3 +165,54 @@ def test_lint_is_clean():
     result = run_snakemake(REPO, None, "--lint", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Lints for" not in result.stdout + result.stderr
+
+
+def chromium() -> str | None:
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_report_renders_in_headless_chromium(study_run, tmp_path):
+    import subprocess
+
+    browser = chromium()
+    if browser is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    workdir, configfile, _ = study_run
+    run_snakemake(workdir, configfile, "--report", "report.html")
+    report = workdir / "report.html"
+    assert report.stat().st_size > 100_000
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=15000",
+    ]
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", report.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    # The React app rendered: its navigation lists every category. (Scripts are stripped
+    # so that the embedded data cannot satisfy the check.)
+    rendered = re.sub(r"<script.*?</script>", "", dom, flags=re.S)
+    app = rendered[rendered.index('<div id="app">') :]
+    assert "<nav" in app
+    for text in ("Accuracy", "Saliency grids", "Metrics against level", "Provenance", "Tables"):
+        assert text in app, text
+    assert "accuracy.png" in dom and "data:image/png;base64" in dom
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [browser, *flags, "--window-size=1280,900", f"--screenshot={shot}", report.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.stat().st_size > 10_000

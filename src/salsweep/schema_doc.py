@@ -47,5 +47,19 @@ def reference_table(schema_path: Path = SCHEMA) -> str:
     return "\n".join(lines)
 
 
+START, END = "<!-- config-reference -->", "<!-- /config-reference -->"
+
+
+def write_into(readme: Path) -> None:
+    """Replace the text between the config-reference markers of ``readme``."""
+    text = readme.read_text()
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{reference_table()}\n{END}{tail}")
+
+
 if __name__ == "__main__":
-    sys.stdout.write(reference_table() + "\n")
+    if len(sys.argv) == 3 and sys.argv[1] == "--write":
+        write_into(Path(sys.argv[2]))
+    else:
+        sys.stdout.write(reference_table() + "\n")

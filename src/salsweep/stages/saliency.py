@@ -63,9 +63,12 @@ def explain_shard(
     )
     # The method seed depends on the study seed and method only, so the clean and the
     # perturbed copies of an image are explained with the same random masks.
-    explainer = method_class(
-        seed=derive_seed(seed, "saliency", method), batch_size=batch, **method_params
-    )
+    params = dict(method_params)
+    method_seed = params.pop("seed", None)
+    if method_seed is None:
+        method_seed = derive_seed(seed, "saliency", method) % (2**31)
+    batch = int(params.pop("batch_size", batch) if params.get("batch_size") != "auto" else batch)
+    explainer = method_class(seed=method_seed, batch_size=batch, **params)
     maps: np.ndarray | None = None
     for rows, images in groups:
         for start in range(0, len(rows), IMAGES_PER_CALL):
