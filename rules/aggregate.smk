@@ -1,5 +1,6 @@
 localrules:
     aggregate,
+    examples,
     examples_table,
 
 

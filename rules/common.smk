@@ -157,6 +157,12 @@ def metrics_path(dataset, model, method, perturbation, level, shard):
     )
 
 
+def model_metrics_path(dataset, model, method, perturbation, level, shard):
+    return shard_file(
+        "model_metrics", dataset, model, method, perturbation, level, shard, ext="parquet"
+    )
+
+
 def weights_path(model):
     return f"{RESULTS}/models/{model}/model.safetensors"
 
@@ -209,6 +215,15 @@ def metric_inputs(wildcards):
     return inputs
 
 
+def model_metric_inputs(wildcards):
+    w = wildcards
+    inputs = classify_inputs(w)
+    inputs["maps"] = maps_path(
+        w.dataset, w.model, w.method, w.perturbation, w.level, w.shard
+    )
+    return inputs
+
+
 def all_prediction_files():
     return [
         predictions_path(dataset, model, c.perturbation, c.level, shard)
@@ -221,6 +236,19 @@ def all_prediction_files():
 def all_metric_files():
     return [
         metrics_path(dataset, model, method, c.perturbation, c.level, shard)
+        for dataset, model in STUDY.pairs()
+        for method in STUDY.methods
+        for c in STUDY.conditions()
+        for shard in STUDY.shards(dataset)
+    ]
+
+
+def all_model_metric_files():
+    """Model-metric shards; none (no jobs) unless the study lists a model metric."""
+    if not STUDY.model_metric_specs():
+        return []
+    return [
+        model_metrics_path(dataset, model, method, c.perturbation, c.level, shard)
         for dataset, model in STUDY.pairs()
         for method in STUDY.methods
         for c in STUDY.conditions()
@@ -288,10 +316,27 @@ def metric_figures(ext):
     ]
 
 
+def method_grid_keys():
+    return [
+        (dataset, model, index)
+        for dataset, model in STUDY.pairs()
+        for index in range(config["figures"]["examples"])
+    ]
+
+
+def method_grid_figures(ext):
+    return [
+        f"{RESULTS}/figures/methods/{dataset}_{model}_{index}.{ext}"
+        for dataset, model, index in method_grid_keys()
+    ]
+
+
 def figure_targets():
     targets = []
     for ext in ("png", "pdf"):
         targets.append(f"{RESULTS}/figures/accuracy.{ext}")
+        targets.append(f"{RESULTS}/figures/drift_heatmap.{ext}")
+        targets.extend(method_grid_figures(ext))
         targets.extend(metric_figures(ext))
         targets.extend(grid_figures(ext))
     return targets

@@ -1,3 +1,9 @@
+# Light on CPU but they download: on a cluster only the submit node may have network.
+localrules:
+    dataset,
+    dataset_train_split,
+
+
 rule dataset:
     output:
         table=f"{RESULTS}/datasets/{{dataset}}/eval.parquet",

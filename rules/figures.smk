@@ -1,5 +1,10 @@
 localrules:
     figures,
+    figure_accuracy,
+    figure_metrics,
+    figure_grids,
+    figure_drift,
+    figure_method_grids,
 
 
 rule figure_accuracy:
@@ -71,6 +76,51 @@ rule figure_grids:
         dpi=config["figures"]["dpi"],
     script:
         "../workflow/scripts/figure_grids.py"
+
+
+rule figure_drift:
+    input:
+        metrics=f"{RESULTS}/tables/metrics.parquet",
+    output:
+        png=report(
+            f"{RESULTS}/figures/drift_heatmap.png",
+            caption="../workflow/report/drift.rst",
+            category="Drift",
+        ),
+        pdf=f"{RESULTS}/figures/drift_heatmap.pdf",
+    log:
+        f"{RESULTS}/logs/figure_drift.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figure_drift.tsv"
+    conda:
+        "../envs/plotting.yaml"
+    params:
+        dpi=config["figures"]["dpi"],
+    script:
+        "../workflow/scripts/figure_drift.py"
+
+
+rule figure_method_grids:
+    input:
+        examples=f"{RESULTS}/tables/examples.parquet",
+    output:
+        png=report(
+            method_grid_figures("png"),
+            caption="../workflow/report/methods.rst",
+            category="Methods side by side",
+        ),
+        pdf=method_grid_figures("pdf"),
+    log:
+        f"{RESULTS}/logs/figure_method_grids.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figure_method_grids.tsv"
+    conda:
+        "../envs/plotting.yaml"
+    params:
+        keys=method_grid_keys(),
+        dpi=config["figures"]["dpi"],
+    script:
+        "../workflow/scripts/figure_method_grids.py"
 
 
 rule figures:

@@ -7,6 +7,9 @@ rule map_metrics:
         f"{RESULTS}/logs/map_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/map_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.tsv"
+    # Seconds per shard: on a cluster --group-components map_metrics=N batches N a job.
+    group:
+        "map_metrics"
     conda:
         "../envs/data.yaml"
     params:

@@ -7,6 +7,9 @@ rule perturb:
         f"{RESULTS}/logs/perturb/{{dataset}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/perturb/{{dataset}}/{{perturbation}}/{{level}}/shard-{{shard}}.tsv"
+    # Seconds per shard: on a cluster --group-components perturb=N batches N shards a job.
+    group:
+        "perturb"
     conda:
         "../envs/data.yaml"
     params:

@@ -125,7 +125,7 @@ def test_entropy_is_defined_wherever_the_map_has_values_of_that_sign(study_run):
 def test_figures_are_written(study_run):
     workdir, _, _ = study_run
     figures = workdir / "results" / "figures"
-    names = ["accuracy"] + [
+    names = ["accuracy", "drift_heatmap", "methods/tiny_vit_0", "methods/digits_cnn_0"] + [
         f"metrics_{pair}_{sweep}"
         for pair in ("tiny_vit", "digits_cnn")
         for sweep in ("gaussian_blur", "salt")

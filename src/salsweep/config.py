@@ -86,12 +86,23 @@ class Study:
                 check_method_params(method, params or {})
             except (KeyError, ValueError) as error:
                 raise ConfigError(f"saliency.methods.{method}", _message(error)) from None
+        model_labels: set[str] = set()
         for entry in _metric_entries(config):
             params = {k: v for k, v in entry.items() if k not in ("name", "_key")}
             try:
-                from salsweep.metrics.params import check_metric
+                from salsweep.faithfulness.params import MODEL_METRIC_PARAMS, model_metric_label
+                from salsweep.metrics.params import METRIC_PARAMS, check_metric
 
-                check_metric(entry["name"], params)
+                if entry["name"] in MODEL_METRIC_PARAMS:
+                    label = model_metric_label(entry["name"], params)
+                    if label in model_labels:
+                        raise ValueError(f"metric {label!r} is listed twice")
+                    model_labels.add(label)
+                elif entry["name"] in METRIC_PARAMS:
+                    check_metric(entry["name"], params)
+                else:
+                    allowed = ", ".join(sorted([*METRIC_PARAMS, *MODEL_METRIC_PARAMS]))
+                    raise ValueError(f"unknown metric {entry['name']!r}; allowed: {allowed}")
             except (KeyError, ValueError) as error:
                 raise ConfigError(entry["_key"], _message(error)) from None
 
@@ -206,11 +217,25 @@ class Study:
         return params
 
     def metric_specs(self) -> list[dict[str, Any]]:
+        """Map-metric specs (salsweep.metrics), for rule map_metrics."""
+        return [s for s in self._all_metric_specs() if not _is_model_metric(s["name"])]
+
+    def model_metric_specs(self) -> list[dict[str, Any]]:
+        """Model-metric specs (salsweep.faithfulness), for rule model_metrics; empty = no jobs."""
+        return [s for s in self._all_metric_specs() if _is_model_metric(s["name"])]
+
+    def _all_metric_specs(self) -> list[dict[str, Any]]:
         return [{k: v for k, v in e.items() if k != "_key"} for e in _metric_entries(self.config)]
 
     def config_hash(self) -> str:
         text = json.dumps(self.config, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _is_model_metric(name: str) -> bool:
+    from salsweep.faithfulness.params import MODEL_METRIC_PARAMS
+
+    return name in MODEL_METRIC_PARAMS
 
 
 def _message(error: Exception) -> str:

@@ -156,9 +156,19 @@ def metrics_figure(
     save(fig, png, pdf, dpi)
 
 
+DISPLAY_PERCENTILE = 99.5
+
+
+def display_scaled(sal: np.ndarray) -> np.ndarray:
+    """For display only: divide by the 99.5th percentile of |map| and clip to [-1, 1], so a
+    few extreme pixels (typical of raw gradients) do not wash the rest of the map out."""
+    scale = float(np.percentile(np.abs(sal), DISPLAY_PERCENTILE))
+    return np.clip(sal / scale, -1.0, 1.0) if scale > 0 else sal
+
+
 def overlay(image: np.ndarray, sal: np.ndarray, colormap, norm, alpha: float = 0.6):
     """The map in colour blended over the image, as one RGB array (one draw per panel)."""
-    coloured = colormap(norm(sal))[..., :3]
+    coloured = colormap(norm(display_scaled(sal)))[..., :3]
     return (1 - alpha) * image.astype(np.float32) / 255.0 + alpha * coloured
 
 
@@ -280,3 +290,121 @@ def draw_grids(
             save(fig, png, pdf, dpi)
             continue
         grid_figure(group[group["image_id"] == ids[index]], predictions, png, pdf, dpi)
+
+
+def drift_heatmap(metrics: pd.DataFrame, png: str, pdf: str, dpi: int, metric: str = "xcorr"):
+    """Method x perturbation, colour = mean drift metric at each sweep's strongest level,
+    one panel per (dataset, model, target)."""
+    set_style()
+    table = metrics[(metrics["metric"] == metric) & (metrics["perturbation"] != CLEAN)]
+    table = table[np.isfinite(table["value"])]
+    if table.empty:
+        fig, ax = plt.subplots(figsize=(4, 1.5))
+        ax.text(0.5, 0.5, f"no {metric} values (is it in the config's metrics?)", ha="center")
+        ax.set_axis_off()
+        save(fig, png, pdf, dpi)
+        return
+    # "Strongest" is the level farthest from the clean reference within each sweep.
+    strongest = table.groupby("perturbation")["level"].agg(lambda s: s.loc[s.abs().idxmax()])
+    table = table[table["level"] == table["perturbation"].map(strongest)]
+    panels = list(table.groupby(["dataset", "model", "target"], sort=True))
+    ncols = min(4, len(panels))
+    nrows = int(np.ceil(len(panels) / ncols))
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(3.6 * ncols, 0.5 + 0.45 * table["method"].nunique() * nrows + 1.2),
+        squeeze=False,
+    )
+    for ax, ((dataset, model, target), part) in zip(axes.flat, panels, strict=False):
+        grid = part.pivot_table(
+            index="method", columns="perturbation", values="value", aggfunc="mean"
+        )
+        grid.columns = [f"{p}\n@{strongest[p]:g}" for p in grid.columns]
+        sns.heatmap(grid, ax=ax, vmin=-1, vmax=1, cmap="RdBu", annot=True, fmt=".2f", cbar=False)
+        ax.set_title(f"{model} on {dataset} | {target}", fontsize=9)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"Mean {metric} with the clean map at each sweep's strongest level")
+    fig.tight_layout()
+    save(fig, png, pdf, dpi)
+
+
+def methods_figure(examples: pd.DataFrame, png: str, pdf: str, dpi: int, target: str = "truth"):
+    """Seed 003's style for one image: one column per method, rows are levels."""
+    set_style()
+    examples = examples[examples["target"] == target]
+    keys = examples.iloc[0]
+    methods = sorted(examples["method"].unique())
+    conditions = (
+        examples[["perturbation", "level"]]
+        .drop_duplicates()
+        .assign(_clean=lambda d: d["perturbation"] != CLEAN)
+        .sort_values(["_clean", "perturbation", "level"])
+    )
+    nrows, ncols = len(conditions), 1 + len(methods)
+    width, height = 1.7 * ncols + 0.2, 1.85 * nrows + 0.7
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
+    fig.subplots_adjust(
+        left=0.1 / width,
+        right=1 - 0.1 / width,
+        bottom=0.1 / height,
+        top=1 - 0.75 / height,
+        wspace=0.08,
+        hspace=0.25,
+    )
+    for r, (perturbation, level) in enumerate(
+        conditions[["perturbation", "level"]].itertuples(index=False)
+    ):
+        rows = examples[(examples["perturbation"] == perturbation) & (examples["level"] == level)]
+        image = decode_png(rows.iloc[0]["image"])
+        label = "clean" if perturbation == CLEAN else f"{perturbation}={level:g}"
+        axes[r, 0].imshow(image, interpolation="none")
+        axes[r, 0].set_title(label, fontsize=8)
+        for c, method in enumerate(methods, start=1):
+            row = rows[rows["method"] == method].iloc[0]
+            signed = bool(row["signed"])
+            colormap = plt.get_cmap("RdBu_r" if signed else "inferno")
+            norm = matplotlib.colors.Normalize(vmin=-1.0 if signed else 0.0, vmax=1.0)
+            sal = decode_map(row).astype(np.float32)
+            axes[r, c].imshow(overlay(image, sal, colormap, norm), interpolation="none")
+            if r == 0:
+                axes[r, c].set_title(method, fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(
+        f"{keys['model']} on {keys['dataset']} | {keys['image_id']}\n"
+        f"{target}: {keys['class_name']}",
+        fontsize=9,
+        y=1 - 0.2 / height,
+    )
+    save(fig, png, pdf, dpi)
+
+
+def draw_drift(metrics_path: str, png: str, pdf: str, dpi: int) -> None:
+    from salsweep.io import read_table
+
+    drift_heatmap(read_table(metrics_path), png, pdf, dpi)
+
+
+def draw_method_grids(
+    examples_path: str, keys: list, pngs: list[str], pdfs: list[str], dpi: int
+) -> None:
+    """One figure per (dataset, model, example index) in ``keys``."""
+    from salsweep.io import read_table
+
+    examples = read_table(examples_path)
+    for (dataset, model, index), png, pdf in zip(keys, pngs, pdfs, strict=True):
+        part = examples[(examples["dataset"] == dataset) & (examples["model"] == model)]
+        ids = list(dict.fromkeys(part["image_id"]))
+        if index >= len(ids):
+            set_style()
+            fig, ax = plt.subplots(figsize=(4, 1.5))
+            ax.text(0.5, 0.5, f"{dataset}/{model}: fewer than {index + 1} images", ha="center")
+            ax.set_axis_off()
+            save(fig, png, pdf, dpi)
+            continue
+        methods_figure(part[part["image_id"] == ids[index]], png, pdf, dpi)

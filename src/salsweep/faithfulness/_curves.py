@@ -41,6 +41,7 @@ def trapezoid_auc(x: np.ndarray, curves: np.ndarray) -> np.ndarray:
     return ((curves[:, 1:] + curves[:, :-1]) * 0.5 * widths).sum(axis=1)
 
 
+@torch.inference_mode()
 def causal_curves(
     classifier: Classifier,
     start: np.ndarray,

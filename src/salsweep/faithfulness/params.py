@@ -50,7 +50,7 @@ def _check_threshold(name: str, value: Any) -> None:
     if value == "mean_std":
         return
     if isinstance(value, dict) and len(value) == 1:
-        (kind, q), = value.items()
+        ((kind, q),) = value.items()
         if kind == "percentile" and _is_number(q) and math.isfinite(q) and 0 < q < 100:
             return
         if kind == "fraction" and _is_number(q) and math.isfinite(q) and 0 < q <= 1:
@@ -122,7 +122,7 @@ def resolve_model_metric(name: str, params: dict[str, Any] | None = None) -> dic
 
 def _fmt(value: Any) -> str:
     if isinstance(value, dict) and len(value) == 1:
-        (kind, q), = value.items()
+        ((kind, q),) = value.items()
         return {"percentile": "p", "fraction": "f"}[kind] + _fmt(q)
     if isinstance(value, (list, tuple)):
         return "-".join(_fmt(v) for v in value)

@@ -17,6 +17,8 @@ from salsweep.saliency.params import METHOD_PARAMS, check_method_params
 _METHOD_MODULES = (
     "gradcam",
     "integrated_gradients",
+    "mask_optimisation",
+    "realtime_mask",
     "rise",
     "sliding_window",
     "smint",

@@ -30,6 +30,40 @@ METHOD_PARAMS: dict[str, dict[str, Any]] = {
     "smint": {"nt_samples": 6, "n_steps": 100, "stdev": 0.15, "baseline": "black"},
     # layer: dotted module path inside the classifier; None = classifier.gradcam_layer().
     "gradcam": {"layer": None},
+    # Dabkowski & Gal's masking objective (salsweep.masker.objective): tv_weight λ1,
+    # area_weight λ2, destroy_weight λ3, destroy_power λ4; alternative "blur" (sigma
+    # blur_sigma x the longer side) or "noise". mask_size: mask grid side (capped at the image).
+    "mask_optimisation": {
+        "mask_size": 28,
+        "steps": 300,
+        "lr": 0.1,
+        "alternative": "blur",
+        "blur_sigma": 0.05,
+        "tv_weight": 0.1,
+        "area_weight": 3.0,
+        "destroy_weight": 3.0,
+        "destroy_power": 0.3,
+    },
+    # The learned masking model, trained per (dataset, model) by the rule train_masker on
+    # frozen classifier features (layer: dotted path, None = classifier.gradcam_layer()).
+    # masker_path is set by the pipeline (the trained masker); leave it unset.
+    "realtime_mask": {
+        "masker_path": None,
+        "layer": None,
+        "alternative": "blur",
+        "blur_sigma": 0.05,
+        "tv_weight": 0.1,
+        "area_weight": 3.0,
+        "destroy_weight": 3.0,
+        "destroy_power": 0.3,
+        "fake_fraction": 0.3,
+        "width": 32,
+        "train_steps": 600,
+        "train_batch_size": 32,
+        "train_lr": 0.003,
+        "train_images": 2000,
+        "train_split": "auto",
+    },
 }
 
 COMMON_PARAMS: dict[str, Any] = {"seed": 0, "batch_size": 64}
@@ -116,6 +150,43 @@ def _check_batch_size(value: Any) -> str | None:
     return 'an integer >= 1 or "auto"'
 
 
+
+def _check_positive(value: Any) -> str | None:
+    return None if _is_number(value) and value > 0 else "a number > 0"
+
+
+def _check_weight(value: Any) -> str | None:
+    return None if _is_number(value) and value >= 0 else "a number >= 0"
+
+
+def _check_alternative(value: Any) -> str | None:
+    return None if value in ("blur", "noise") else '"blur" or "noise"'
+
+
+def _check_blur_sigma(value: Any) -> str | None:
+    if _is_number(value) and 0 < value <= 1:
+        return None
+    return "a number in (0, 1] (fraction of the longer image side)"
+
+
+def _check_fake_fraction(value: Any) -> str | None:
+    return None if _is_number(value) and 0 <= value < 1 else "a number in [0, 1)"
+
+
+def _check_width(value: Any) -> str | None:
+    return None if _is_int(value) and 4 <= value <= 512 else "an integer in [4, 512]"
+
+
+def _check_train_split(value: Any) -> str | None:
+    return None if value in ("auto", "train", "eval") else '"auto", "train" or "eval"'
+
+
+def _check_masker_path(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value.strip()):
+        return None
+    return "null or a file path (set by the pipeline)"
+
+
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "window": _check_extent,
     "stride": _check_extent,
@@ -131,6 +202,23 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "layer": _check_layer,
     "seed": _check_seed,
     "batch_size": _check_batch_size,
+    "mask_size": _int_at_least(1),
+    "steps": _int_at_least(1),
+    "lr": _check_positive,
+    "alternative": _check_alternative,
+    "blur_sigma": _check_blur_sigma,
+    "tv_weight": _check_weight,
+    "area_weight": _check_weight,
+    "destroy_weight": _check_weight,
+    "destroy_power": _check_positive,
+    "fake_fraction": _check_fake_fraction,
+    "width": _check_width,
+    "train_steps": _int_at_least(1),
+    "train_batch_size": _int_at_least(1),
+    "train_lr": _check_positive,
+    "train_images": _int_at_least(1),
+    "train_split": _check_train_split,
+    "masker_path": _check_masker_path,
 }
 
 

@@ -1,0 +1,27 @@
+# Faithfulness metrics (ssr_crop, deletion_auc, insertion_auc): the classifier re-scores
+# each image edited according to each map, so this is a model (GPU) rule like classify.
+rule model_metrics:
+    input:
+        unpack(model_metric_inputs),
+    output:
+        metrics=f"{RESULTS}/model_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.parquet",
+    log:
+        f"{RESULTS}/logs/model_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/model_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.tsv"
+    retries: 1
+    conda:
+        "../envs/torch.yaml"
+    threads: GPU_RESOURCES["threads"]
+    resources:
+        gpu=GPU,
+        mem_mb=model_mem_mb,
+        runtime=model_runtime,
+    params:
+        metrics=STUDY.model_metric_specs(),
+        spec=model_spec,
+        device=config["study"]["device"],
+        deterministic=config["study"]["deterministic"],
+        batch_size=config["study"]["batch_size"],
+    script:
+        "../workflow/scripts/model_metrics.py"

@@ -1,0 +1,104 @@
+"""Step 6b: model-based (faithfulness) metrics of the maps of one shard: the classifier
+re-scores each image cropped, deleted or inserted according to each map."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+
+from salsweep.io import load_maps, read_table, write_table
+from salsweep.stages.map_metrics import METRIC_COLUMNS
+from salsweep.stages.modelling import images_by_shape, load_job_classifier, resolve_batch_size
+
+log = logging.getLogger(__name__)
+
+# (image, target) maps scored per metric call: bounds the images held on the device, and is
+# large enough that the step images of several maps fill each forward.
+MAPS_PER_CALL = 32
+
+
+def score_model_shard(
+    maps_path: str,
+    images_path: str,
+    classes_path: str,
+    out_path: str,
+    *,
+    metric_specs: list[dict],
+    keys: dict,
+    spec: dict,
+    device: str,
+    weights_path: str | None,
+    batch_size: int | str,
+    deterministic: bool,
+    threads: int = 1,
+) -> None:
+    from salsweep.faithfulness import parse_specs, score_model_metrics
+
+    labels = [label for label, _, _ in parse_specs(metric_specs)]  # fail before the model
+    result = load_maps(maps_path)
+    table = read_table(images_path)
+    if table["image_id"].tolist() != result.image_ids:
+        raise ValueError(f"{maps_path}: image ids differ from {images_path}")
+    n, n_targets = len(result.image_ids), len(result.target_names)
+    values = {label: np.full((n, n_targets), np.nan) for label in labels}
+    started = time.perf_counter()
+    if n:
+        classifier, _ = load_job_classifier(
+            spec, classes_path, device, weights_path, deterministic, threads
+        )
+        if result.class_names and result.class_names != list(classifier.class_names):
+            raise ValueError(f"{maps_path}: maps were made for other classes than the model's")
+        for rows, images in images_by_shape(table):
+            if result.maps.shape[2:] != images.shape[1:3]:
+                raise ValueError(f"maps are {result.maps.shape[2:]}, images {images.shape[1:3]}")
+            batch = resolve_batch_size(batch_size, classifier, images.shape[1:3])
+            # Every (image, target) pair of this group, so a call mixes targets and images.
+            pairs = [(i, t) for i in range(len(rows)) for t in range(n_targets)]
+            for start in range(0, len(pairs), MAPS_PER_CALL):
+                local, target = map(np.asarray, zip(*pairs[start : start + MAPS_PER_CALL]))
+                scores = score_model_metrics(
+                    metric_specs,
+                    classifier,
+                    images[local],
+                    result.maps[rows[local], target],
+                    result.targets[rows[local], target],
+                    batch,
+                )
+                for label, score in scores.items():
+                    values[label][rows[local], target] = score
+    frames = [
+        pd.DataFrame(
+            {
+                "dataset": keys["dataset"],
+                "model": keys["model"],
+                "perturbation": keys["perturbation"],
+                "level": float(keys["level"]),
+                "method": keys["method"],
+                "target": target,
+                "image_id": result.image_ids,
+                "metric": label,
+                "value": values[label][:, t],
+            }
+        )
+        for t, target in enumerate(result.target_names)
+        for label in labels
+    ]
+    frames = [frame for frame in frames if len(frame)]
+    out = pd.concat(frames, ignore_index=True) if frames else _empty_metrics()
+    write_table(out[METRIC_COLUMNS], out_path)
+    seconds = time.perf_counter() - started
+    log.info(
+        "%d values for %d maps in %.1f s (%s)", len(out), n * n_targets, seconds, ", ".join(labels)
+    )
+
+
+def _empty_metrics() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            column: pd.Series(dtype="float64" if column in ("level", "value") else "object")
+            for column in METRIC_COLUMNS
+        }
+    )

@@ -1,0 +1,12 @@
+from salsweep.figures import draw_method_grids
+from salsweep.snakemake_io import run_script
+
+run_script(
+    snakemake,
+    draw_method_grids,
+    examples_path=snakemake.input.examples,
+    keys=snakemake.params.keys,
+    pngs=list(snakemake.output.png),
+    pdfs=list(snakemake.output.pdf),
+    dpi=snakemake.params.dpi,
+)

@@ -1,0 +1,19 @@
+from salsweep.snakemake_io import run_script
+from salsweep.stages.model_metrics import score_model_shard
+
+run_script(
+    snakemake,
+    score_model_shard,
+    maps_path=snakemake.input.maps,
+    images_path=snakemake.input.images,
+    classes_path=snakemake.input.classes,
+    out_path=snakemake.output.metrics,
+    metric_specs=snakemake.params.metrics,
+    keys=dict(snakemake.wildcards),
+    spec=snakemake.params.spec,
+    device=snakemake.params.device,
+    weights_path=snakemake.input.get("weights"),
+    batch_size=snakemake.params.batch_size,
+    deterministic=snakemake.params.deterministic,
+    threads=snakemake.threads,
+)
