@@ -7,7 +7,7 @@ localrules:
 rule aggregate:
     input:
         predictions=all_prediction_files(),
-        metrics=all_metric_files(),
+        metrics=all_metric_files() + all_model_metric_files(),
         rejects=all_rejects_files(),
     output:
         predictions=f"{RESULTS}/tables/predictions.parquet",

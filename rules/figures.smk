@@ -117,7 +117,7 @@ rule figure_method_grids:
     conda:
         "../envs/plotting.yaml"
     params:
-        keys=method_grid_keys(),
+        grid_keys=method_grid_keys(),
         dpi=config["figures"]["dpi"],
     script:
         "../workflow/scripts/figure_method_grids.py"

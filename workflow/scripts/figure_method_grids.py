@@ -5,7 +5,7 @@ run_script(
     snakemake,
     draw_method_grids,
     examples_path=snakemake.input.examples,
-    keys=snakemake.params.keys,
+    keys=snakemake.params.grid_keys,
     pngs=list(snakemake.output.png),
     pdfs=list(snakemake.output.pdf),
     dpi=snakemake.params.dpi,
