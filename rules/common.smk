@@ -331,9 +331,19 @@ def method_grid_figures(ext):
     ]
 
 
+def class_grid_figures(ext):
+    if "all" not in config["saliency"]["targets"]:
+        return []
+    return [
+        f"{RESULTS}/figures/classes/{dataset}_{model}_{method}_{index}.{ext}"
+        for dataset, model, method, index in grid_keys()
+    ]
+
+
 def figure_targets():
     targets = []
     for ext in ("png", "pdf"):
+        targets.extend(class_grid_figures(ext))
         targets.append(f"{RESULTS}/figures/accuracy.{ext}")
         targets.append(f"{RESULTS}/figures/drift_heatmap.{ext}")
         targets.extend(method_grid_figures(ext))

@@ -123,6 +123,29 @@ rule figure_method_grids:
         "../workflow/scripts/figure_method_grids.py"
 
 
+rule figure_class_grids:
+    input:
+        examples=f"{RESULTS}/tables/examples.parquet",
+    output:
+        png=report(
+            class_grid_figures("png"),
+            caption="../workflow/report/classes.rst",
+            category="All-class maps",
+        ),
+        pdf=class_grid_figures("pdf"),
+    log:
+        f"{RESULTS}/logs/figure_class_grids.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figure_class_grids.tsv"
+    conda:
+        "../envs/plotting.yaml"
+    params:
+        grids=grid_keys(),
+        dpi=config["figures"]["dpi"],
+    script:
+        "../workflow/scripts/figure_class_grids.py"
+
+
 rule figures:
     input:
         figure_targets(),

@@ -52,6 +52,7 @@ class Study:
     """A validated study config with the expansions the rules need."""
 
     def __init__(self, config: dict) -> None:
+        apply_stand_ins(config)
         self.config = config
         self.seed: int = config["study"]["seed"]
         self._levels: dict[str, list[str]] = {}
@@ -236,6 +237,27 @@ def _is_model_metric(name: str) -> bool:
     from salsweep.faithfulness.params import MODEL_METRIC_PARAMS
 
     return name in MODEL_METRIC_PARAMS
+
+
+def apply_stand_ins(config: dict) -> None:
+    """Replace hub datasets and models by local stand-ins, in place.
+
+    ``stand_ins`` maps a dataset or model ``path`` (a hub id) to the keys that replace it,
+    e.g. ``{"cifar10": {"path": "parquet", "data_files": {...}}}``; a plain string replaces
+    the path alone. Tests and offline dry runs use it to run a hub study on local files by
+    adding one config file.
+    """
+    stand_ins = config.get("stand_ins") or {}
+    for section in ("datasets", "models"):
+        for name, spec in config.get(section, {}).items():
+            replacement = stand_ins.get(spec.get("path"))
+            if replacement is None:
+                continue
+            if isinstance(replacement, str):
+                replacement = {"path": replacement}
+            if not isinstance(replacement, dict):
+                raise ConfigError(f"stand_ins.{spec['path']}", "must be a path or a mapping")
+            spec.update(copy.deepcopy(replacement))
 
 
 def _message(error: Exception) -> str:

@@ -21,6 +21,7 @@ from salsweep.stages.examples import decode_map  # noqa: E402
 log = logging.getLogger(__name__)
 
 CLEAN = "clean"
+MAIN_TARGETS = ("truth", "pred")  # per-class targets (targets: all) have their own figure
 
 
 def set_style() -> None:
@@ -119,6 +120,7 @@ def metrics_figure(
     table = metrics[(metrics["dataset"] == dataset) & (metrics["model"] == model)]
     table = with_clean_reference(table, {perturbation: identity_level})
     table = table[(table["perturbation"] == perturbation) & np.isfinite(table["value"])]
+    table = table[table["target"].isin(MAIN_TARGETS)]
     methods = sorted(table["method"].unique())
     names = list(dict.fromkeys(table["metric"]))
     if table.empty:
@@ -188,7 +190,7 @@ def grid_figure(examples: pd.DataFrame, predictions: pd.DataFrame, png: str, pdf
         .assign(_clean=lambda d: d["perturbation"] != CLEAN)
         .sort_values(["_clean", "perturbation", "level"])
     )
-    targets = sorted(dict.fromkeys(examples["target"]), key=lambda t: (t != "truth", t))
+    targets = [t for t in ("truth", "pred") if t in set(examples["target"])]
     signed = bool(keys["signed"])
     colormap = plt.get_cmap("RdBu_r" if signed else "inferno")
     norm = matplotlib.colors.Normalize(vmin=-1.0 if signed else 0.0, vmax=1.0)
@@ -297,7 +299,7 @@ def drift_heatmap(metrics: pd.DataFrame, png: str, pdf: str, dpi: int, metric: s
     one panel per (dataset, model, target)."""
     set_style()
     table = metrics[(metrics["metric"] == metric) & (metrics["perturbation"] != CLEAN)]
-    table = table[np.isfinite(table["value"])]
+    table = table[np.isfinite(table["value"]) & table["target"].isin(MAIN_TARGETS)]
     if table.empty:
         fig, ax = plt.subplots(figsize=(4, 1.5))
         ax.text(0.5, 0.5, f"no {metric} values (is it in the config's metrics?)", ha="center")
@@ -408,3 +410,92 @@ def draw_method_grids(
             save(fig, png, pdf, dpi)
             continue
         methods_figure(part[part["image_id"] == ids[index]], png, pdf, dpi)
+
+
+def class_grid_figure(examples: pd.DataFrame, png: str, pdf: str, dpi: int) -> None:
+    """Seed 000's style: every class's map for one image; rows are levels, columns classes.
+    Signed maps use a diverging colormap (red = evidence for the class)."""
+    set_style()
+    keys = examples.iloc[0]
+    classes = examples[examples["target"].str.startswith("class_")]
+    truth = examples[examples["target"] == "truth"]
+    pred = examples[examples["target"] == "pred"]
+    order = sorted(set(classes["target"]), key=lambda t: int(t[6:]))
+    conditions = (
+        classes[["perturbation", "level"]]
+        .drop_duplicates()
+        .assign(_clean=lambda d: d["perturbation"] != CLEAN)
+        .sort_values(["_clean", "perturbation", "level"])
+    )
+    signed = bool(keys["signed"])
+    colormap = plt.get_cmap("RdBu_r" if signed else "inferno")
+    norm = matplotlib.colors.Normalize(vmin=-1.0 if signed else 0.0, vmax=1.0)
+    nrows, ncols = len(conditions), 1 + len(order)
+    width, height = 1.45 * ncols + 1.2, 1.6 * nrows + 0.8
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
+    fig.subplots_adjust(
+        left=0.1 / width,
+        right=1 - 1.2 / width,
+        bottom=0.1 / height,
+        top=1 - 0.8 / height,
+        wspace=0.06,
+        hspace=0.3,
+    )
+    for r, (perturbation, level) in enumerate(
+        conditions[["perturbation", "level"]].itertuples(index=False)
+    ):
+        at = (classes["perturbation"] == perturbation) & (classes["level"] == level)
+        rows = classes[at]
+        image = decode_png(rows.iloc[0]["image"])
+        axes[r, 0].imshow(image, interpolation="none")
+        axes[r, 0].set_title(
+            "clean" if perturbation == CLEAN else f"{perturbation}={level:g}", fontsize=7
+        )
+        marks = {}
+        for name, part in (("truth", truth), ("pred", pred)):
+            hit = part[(part["perturbation"] == perturbation) & (part["level"] == level)]
+            if len(hit):
+                marks.setdefault(int(hit.iloc[0]["class_index"]), []).append(name)
+        for c, target in enumerate(order, start=1):
+            row = rows[rows["target"] == target].iloc[0]
+            sal = decode_map(row).astype(np.float32)
+            axes[r, c].imshow(colormap(norm(display_scaled(sal)))[..., :3], interpolation="none")
+            note = "/".join(marks.get(int(row["class_index"]), []))
+            title = str(row["class_name"])[:12] + (f"\n({note})" if note else "")
+            axes[r, c].set_title(title, fontsize=7, color="black" if not note else "darkred")
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    colorbar_axes = fig.add_axes((1 - 1.05 / width, 0.3, 0.12 / width, 0.4))
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=colormap), cax=colorbar_axes)
+    fig.suptitle(
+        f"{keys['method']} | {keys['model']} on {keys['dataset']} | {keys['image_id']}: "
+        "every class",
+        fontsize=10,
+        y=1 - 0.25 / height,
+    )
+    save(fig, png, pdf, dpi)
+
+
+def draw_class_grids(
+    examples_path: str, grids: list, pngs: list[str], pdfs: list[str], dpi: int
+) -> None:
+    """One all-classes grid per (dataset, model, method, example index) in ``grids``."""
+    from salsweep.io import read_table
+
+    examples = read_table(examples_path)
+    for (dataset, model, method, index), png, pdf in zip(grids, pngs, pdfs, strict=True):
+        part = examples[
+            (examples["dataset"] == dataset)
+            & (examples["model"] == model)
+            & (examples["method"] == method)
+        ]
+        ids = list(dict.fromkeys(part["image_id"]))
+        if index >= len(ids) or not part["target"].str.startswith("class_").any():
+            set_style()
+            fig, ax = plt.subplots(figsize=(4, 1.5))
+            ax.text(0.5, 0.5, f"{dataset}/{model}/{method}: no class maps for image {index}")
+            ax.set_axis_off()
+            save(fig, png, pdf, dpi)
+            continue
+        class_grid_figure(part[part["image_id"] == ids[index]], png, pdf, dpi)

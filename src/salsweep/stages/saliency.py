@@ -16,13 +16,37 @@ log = logging.getLogger(__name__)
 IMAGES_PER_CALL = 16
 
 
+# Explaining every class is for small label sets (seed 000's CIFAR-10 all-classes grid).
+MAX_ALL_CLASSES = 100
+
+
+def expand_targets(target_names: list[str], n_classes: int) -> list[str]:
+    """The config's targets with "all" replaced by one target per class ("class_<index>")."""
+    expanded = [t for t in target_names if t != "all"]
+    if "all" in target_names:
+        if n_classes > MAX_ALL_CLASSES:
+            raise ValueError(
+                f"saliency.targets: 'all' explains every class, but the model has {n_classes} "
+                f"(at most {MAX_ALL_CLASSES}); use truth and/or pred"
+            )
+        expanded += [f"class_{index}" for index in range(n_classes)]
+    return expanded
+
+
 def target_indices(predictions, target_names: list[str]) -> np.ndarray:
-    """Class indices [N, T] for the named targets ("truth" = label, "pred" = prediction)."""
-    columns = {"truth": "label", "pred": "pred"}
-    unknown = [t for t in target_names if t not in columns]
-    if unknown:
-        raise ValueError(f"unknown saliency targets {unknown}; allowed: {sorted(columns)}")
-    return np.stack([predictions[columns[t]].to_numpy() for t in target_names], axis=1)
+    """Class indices [N, T] for expanded targets: "truth" = label, "pred" = prediction,
+    "class_<k>" = class k."""
+    columns = []
+    for target in target_names:
+        if target == "truth":
+            columns.append(predictions["label"].to_numpy())
+        elif target == "pred":
+            columns.append(predictions["pred"].to_numpy())
+        elif target.startswith("class_") and target[6:].isdigit():
+            columns.append(np.full(len(predictions), int(target[6:]), dtype=np.int64))
+        else:
+            raise ValueError(f"unknown saliency target {target!r}; allowed: truth, pred, all")
+    return np.stack(columns, axis=1) if columns else np.zeros((len(predictions), 0), np.int64)
 
 
 def explain_shard(
@@ -51,23 +75,24 @@ def explain_shard(
     classifier, _ = load_job_classifier(
         spec, classes_path, device, weights_path, deterministic, threads
     )
+    target_names = expand_targets(target_names, classifier.n_classes)
     targets = target_indices(predictions, target_names)
 
     method_class = SALIENCY_METHODS.get(method)
     groups = images_by_shape(table)
     first_hw = groups[0][1].shape[1:3] if groups else (1, 1)
+    params = dict(method_params)
+    batch_size = params.pop("batch_size", batch_size)  # a method's own batch size wins
     batch = (
         auto_batch_size(classifier, first_hw, classifier.device)
         if batch_size == "auto"
         else int(batch_size)
     )
-    # The method seed depends on the study seed and method only, so the clean and the
-    # perturbed copies of an image are explained with the same random masks.
-    params = dict(method_params)
+    # Unless the config fixes it, the method seed depends on the study seed and the method
+    # only, so the clean and perturbed copies of an image get the same random masks.
     method_seed = params.pop("seed", None)
     if method_seed is None:
         method_seed = derive_seed(seed, "saliency", method) % (2**31)
-    batch = int(params.pop("batch_size", batch) if params.get("batch_size") != "auto" else batch)
     explainer = method_class(seed=method_seed, batch_size=batch, **params)
     maps: np.ndarray | None = None
     for rows, images in groups:
