@@ -197,6 +197,41 @@ def saliency_inputs(wildcards):
     inputs["predictions"] = predictions_path(
         w.dataset, w.model, w.perturbation, w.level, w.shard
     )
+    if w.method == REALTIME_MASK:
+        inputs["masker"] = masker_file(w.dataset, w.model)
+    return inputs
+
+
+# -- realtime_mask: its masking model is trained once per (dataset, model) ----------------
+REALTIME_MASK = "realtime_mask"
+
+
+def masker_file(dataset, model):
+    return f"{RESULTS}/maskers/{dataset}/{model}/masker.safetensors"
+
+
+def masker_params(wildcards):
+    return STUDY.method_params(REALTIME_MASK, wildcards.model)
+
+
+def masker_split(wildcards):
+    """The split ("train" or "eval") that trains the masker (salsweep.masker.plan)."""
+    from salsweep.masker.plan import training_split
+
+    choice = masker_params(wildcards).get("train_split", "auto")
+    try:
+        return training_split(config["datasets"][wildcards.dataset], choice)
+    except ValueError as error:
+        raise WorkflowError(
+            f"Invalid config: saliency.methods.{REALTIME_MASK}: {error}"
+        ) from None
+
+
+def masker_inputs(wildcards):
+    inputs = model_inputs(wildcards)
+    inputs["images"] = dataset_path(
+        wildcards.dataset, f"{masker_split(wildcards)}.parquet"
+    )
     return inputs
 
 

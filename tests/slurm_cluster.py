@@ -94,9 +94,7 @@ class SlurmCluster:
         line = node_line()
         self.node = line.split()[0].split("=", 1)[1]
         # Without File=, slurmd drops the typed GPUs and the node goes INVAL.
-        (root / "gres.conf").write_text(
-            f"Name=gpu Type={GPU_TYPE} File={root}/gpus/gpu[0-1]\n"
-        )
+        (root / "gres.conf").write_text(f"Name=gpu Type={GPU_TYPE} File={root}/gpus/gpu[0-1]\n")
         conf = root / "slurm.conf"
         conf.write_text(
             "\n".join(
@@ -181,8 +179,9 @@ class SlurmCluster:
             if check():
                 return
             if not self._alive(daemon):
-                raise SlurmUnavailable(f"{daemon} exited while waiting for {what}:\n"
-                                       f"{self._tail(daemon)}")
+                raise SlurmUnavailable(
+                    f"{daemon} exited while waiting for {what}:\n{self._tail(daemon)}"
+                )
             time.sleep(0.3)
         raise SlurmUnavailable(f"timed out waiting for {what}:\n{self._tail(daemon)}")
 
@@ -205,9 +204,13 @@ class SlurmCluster:
             self._spawn(
                 "munged",
                 [
-                    "munged", "--foreground", "--force",
-                    f"--socket={munge}/munge.socket", f"--key-file={munge}/munge.key",
-                    f"--pid-file={munge}/munged.pid", f"--log-file={self.root}/munged.log",
+                    "munged",
+                    "--foreground",
+                    "--force",
+                    f"--socket={munge}/munge.socket",
+                    f"--key-file={munge}/munge.key",
+                    f"--pid-file={munge}/munged.pid",
+                    f"--log-file={self.root}/munged.log",
                     f"--seed-file={munge}/munged.seed",
                 ],
             )
@@ -234,7 +237,18 @@ class SlurmCluster:
         return out == "idle"
 
     def stop(self) -> None:
-        """SIGTERM our daemons (children first), then SIGKILL what is left; unlink the conf."""
+        """Cancel this cluster's jobs, SIGTERM our daemons (slurmd first), then SIGKILL what
+        is left; unlink the conf."""
+        if self._alive("slurmctld"):
+            # Every job on this private cluster is ours; left running, a job step would
+            # outlive slurmd.
+            subprocess.run(["scancel", "--full", "--user", "root"], capture_output=True, timeout=30)
+            deadline = time.monotonic() + 15
+            while (
+                time.monotonic() < deadline
+                and self._run("squeue", "-h", "-t", "PD,R,CG", "-o", "%i").stdout.strip()
+            ):
+                time.sleep(0.3)
         for name in ("slurmd", "slurmctld", "munged"):
             pid = self.pids.get(name)
             if pid is None or not self._alive(name):

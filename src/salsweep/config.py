@@ -249,7 +249,7 @@ def apply_stand_ins(config: dict) -> None:
     """
     stand_ins = config.get("stand_ins") or {}
     for section in ("datasets", "models"):
-        for name, spec in config.get(section, {}).items():
+        for spec in config.get(section, {}).values():
             replacement = stand_ins.get(spec.get("path"))
             if replacement is None:
                 continue

@@ -18,4 +18,5 @@ run_script(
     seed=snakemake.params.seed,
     deterministic=snakemake.params.deterministic,
     threads=snakemake.threads,
+    masker_path=snakemake.input.get("masker"),
 )

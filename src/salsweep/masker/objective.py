@@ -10,7 +10,8 @@ For an image X, a class c and a mask M in [0, 1] (1 = keep the pixel):
   alone to keep the class ("smallest sufficient region"), the fourth asks the image without
   it to lose the class ("smallest destroying region").
 - A: ``blur``, the image under a strong Gaussian blur (sigma ``blur_sigma`` x the longer
-  side; the reference implementation blurs with sigma 11 px at 224 px, i.e. 0.05), or
+  side, default 0.1; the reference implementation blurs with sigma 11 px at 224 px, i.e.
+  0.05, which leaves 32 px digits readable to a classifier), or
   ``noise``, a random colour (127.5 ± 42 per channel) plus Gaussian noise (std 14), both in
   0..255 as in the reference implementation, clipped to 0..255 and redrawn on every step.
 - AV(M): the mean of M over the image (the kept area as a fraction).
@@ -20,9 +21,11 @@ For an image X, a class c and a mask M in [0, 1] (1 = keep the pixel):
   about 1/r, so λ1 does not depend on ``mask_size``.
 
 The weights (``tv_weight`` λ1, ``area_weight`` λ2, ``destroy_weight`` λ3, ``destroy_power``
-λ4) are chosen here (see ``DEFAULT_WEIGHTS``): the paper does not fix them for arbitrary
-classifiers and resolutions, and with the TV normalisation above the values of the
-reference code do not carry over.
+λ4; defaults 1, 3, 3, 0.3 in ``salsweep.saliency.params``) were chosen here on the digits
+CNN and EfficientNet-Lite0 (compact, smooth masks that keep the class and whose removal
+destroys it): the reference code's loss (a Carlini-Wagner margin, a summed, unnormalised
+TV) differs, so its coefficients do not carry over. λ4 < 1 keeps pushing f_c(Φ(X, 1 − M))
+towards 0 where a linear term would flatten out.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def blurred(images: torch.Tensor, fraction: float) -> torch.Tensor:
 def noise_images(
     generator: torch.Generator, n: int, hw: tuple[int, int], device: torch.device
 ) -> torch.Tensor:
-    """``n`` draws of the ``noise`` alternative [n, H, W, 3], drawn on the CPU from ``generator``."""
+    """``n`` draws of the ``noise`` alternative [n, H, W, 3], on the CPU from ``generator``."""
     colour = MID_GREY + NOISE_COLOUR_HALF_RANGE * (
         2.0 * torch.rand((n, 1, 1, 3), generator=generator) - 1.0
     )

@@ -49,7 +49,7 @@ def _hf_has_train_split(spec: Mapping[str, Any]) -> bool:
 
 
 def training_split(dataset_config: Mapping[str, Any], choice: str = "auto") -> str:
-    """"train" or "eval": the split of this dataset (its config entry) that trains the masker."""
+    """The split ("train" or "eval") of this dataset (its config entry) that trains the masker."""
     if choice not in SPLIT_CHOICES:
         raise ValueError(
             f"realtime_mask parameter 'train_split' must be one of {list(SPLIT_CHOICES)}, "

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 
 from salsweep.io import read_table, write_table
-from salsweep.stages.modelling import images_by_shape, load_job_classifier, resolve_batch_size
+from salsweep.stages.modelling import (
+    decode_rows,
+    load_job_classifier,
+    predict_padded,
+    resolve_batch_size,
+    rows_by_size,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +74,11 @@ def classify_shard(
         spec, classes_path, device, weights_path, deterministic, threads
     )
     probs = np.zeros((len(table), classifier.n_classes), dtype=np.float32)
-    for rows, images in images_by_shape(table):
-        batch = resolve_batch_size(batch_size, classifier, images.shape[1:3])
-        probs[rows] = classifier.predict_proba(images, batch_size=batch)
+    for hw, rows in rows_by_size(table):
+        batch = resolve_batch_size(batch_size, classifier, hw)
+        for start in range(0, len(rows), batch):  # decode one batch at a time
+            chunk = rows[start : start + batch]
+            probs[chunk] = predict_padded(classifier, decode_rows(table, chunk), batch)
     labels = label_map[table["label"].to_numpy()]
     out = predictions_table(keys, table["image_id"].tolist(), labels, probs)
     write_table(out, out_path)

@@ -56,9 +56,11 @@ def score_model_shard(
                 raise ValueError(f"maps are {result.maps.shape[2:]}, images {images.shape[1:3]}")
             batch = resolve_batch_size(batch_size, classifier, images.shape[1:3])
             # Every (image, target) pair of this group, so a call mixes targets and images.
-            pairs = [(i, t) for i in range(len(rows)) for t in range(n_targets)]
-            for start in range(0, len(pairs), MAPS_PER_CALL):
-                local, target = map(np.asarray, zip(*pairs[start : start + MAPS_PER_CALL]))
+            pair_image = np.repeat(np.arange(len(rows)), n_targets)
+            pair_target = np.tile(np.arange(n_targets), len(rows))
+            for start in range(0, len(pair_image), MAPS_PER_CALL):
+                local = pair_image[start : start + MAPS_PER_CALL]
+                target = pair_target[start : start + MAPS_PER_CALL]
                 scores = score_model_metrics(
                     metric_specs,
                     classifier,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
-from salsweep.io import decode_images, read_json
+from salsweep.io import decode_images, read_json, stack_images
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,39 @@ def resolve_batch_size(batch_size: int | str, classifier: Any, image_hw: tuple[i
     from salsweep.saliency.batching import cpu_batch_size
 
     return cpu_batch_size(image_hw)
+
+
+def rows_by_size(table: pd.DataFrame) -> list[tuple[tuple[int, int], np.ndarray]]:
+    """(height, width) and row indices per image size, in first-seen order.
+
+    Sizes come from the PNG headers, so nothing is decoded: jobs decode one chunk at a time
+    (:func:`decode_rows`) and their memory does not grow with the shard's pixels.
+    """
+    groups: dict[tuple[int, int], list[int]] = {}
+    for index, blob in enumerate(table["image"]):
+        with Image.open(io.BytesIO(blob)) as image:
+            groups.setdefault((image.height, image.width), []).append(index)
+    return [(hw, np.asarray(rows, dtype=np.int64)) for hw, rows in groups.items()]
+
+
+def decode_rows(table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """The images of ``rows`` (all of one size) as one uint8 [N, H, W, 3] batch."""
+    return stack_images(decode_images(table["image"].iloc[rows]))
+
+
+def predict_padded(classifier: Any, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """``classifier.predict_proba`` with a short last batch padded to ``batch_size``.
+
+    BLAS picks its kernel by matrix size (a 1-row batch even takes a matrix-vector path),
+    so an image's float result depends on its batch's size, though not on the other images
+    in it. Running every forward at ``batch_size`` rows makes each image's probabilities
+    independent of which shard, and which batch of it, the image falls in.
+    """
+    n = len(images)
+    pad = -n % batch_size
+    if n and pad:
+        images = np.concatenate([images, np.repeat(images[-1:], pad, axis=0)])
+    return classifier.predict_proba(images, batch_size=batch_size)[:n]
 
 
 def images_by_shape(table: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:

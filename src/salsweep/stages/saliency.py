@@ -8,7 +8,7 @@ import numpy as np
 
 from salsweep.io import SaliencyMaps, read_table, save_maps
 from salsweep.seeding import derive_seed
-from salsweep.stages.modelling import images_by_shape, load_job_classifier
+from salsweep.stages.modelling import decode_rows, load_job_classifier, rows_by_size
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,9 @@ def explain_shard(
     seed: int,
     deterministic: bool,
     threads: int = 1,
+    masker_path: str | None = None,
 ) -> None:
+    """``masker_path``: the trained masking model, for ``realtime_mask`` only."""
     import torch
 
     from salsweep.saliency import SALIENCY_METHODS, auto_batch_size
@@ -79,9 +81,11 @@ def explain_shard(
     targets = target_indices(predictions, target_names)
 
     method_class = SALIENCY_METHODS.get(method)
-    groups = images_by_shape(table)
-    first_hw = groups[0][1].shape[1:3] if groups else (1, 1)
+    groups = rows_by_size(table)  # images are decoded per call, not all up front
+    first_hw = groups[0][0] if groups else (1, 1)
     params = dict(method_params)
+    if masker_path is not None:
+        params["masker_path"] = masker_path
     batch_size = params.pop("batch_size", batch_size)  # a method's own batch size wins
     batch = (
         auto_batch_size(classifier, first_hw, classifier.device)
@@ -95,15 +99,16 @@ def explain_shard(
         method_seed = derive_seed(seed, "saliency", method) % (2**31)
     explainer = method_class(seed=method_seed, batch_size=batch, **params)
     maps: np.ndarray | None = None
-    for rows, images in groups:
+    for _, rows in groups:
         for start in range(0, len(rows), IMAGES_PER_CALL):
             chunk = rows[start : start + IMAGES_PER_CALL]
+            images = decode_rows(table, chunk)
             call = explainer.explain
             if method_class.needs_gradients:
-                result = call(classifier, images[start : start + len(chunk)], targets[chunk])
+                result = call(classifier, images, targets[chunk])
             else:
                 with torch.inference_mode():
-                    result = call(classifier, images[start : start + len(chunk)], targets[chunk])
+                    result = call(classifier, images, targets[chunk])
             if maps is None:
                 maps = np.zeros((len(table), *result.shape[1:]), dtype=np.float32)
             maps[chunk] = result
