@@ -5,6 +5,7 @@ localrules:
     figure_grids,
     figure_drift,
     figure_method_grids,
+    figure_class_grids,
 
 
 rule figure_accuracy:

@@ -25,6 +25,7 @@ DEBIAN_PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
 DAEMONS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "srun", "scontrol", "sinfo"]
 PARTITION = "debug"
 GPU_TYPE = "fake"
+N_GPUS = 4
 
 
 class SlurmUnavailable(RuntimeError):
@@ -86,7 +87,7 @@ class SlurmCluster:
         key = root / "munge" / "munge.key"
         key.write_bytes(os.urandom(1024))
         key.chmod(0o400)
-        for index in range(2):
+        for index in range(N_GPUS):
             device = root / "gpus" / f"gpu{index}"
             if not device.is_symlink():
                 device.symlink_to("/dev/null")
@@ -94,7 +95,9 @@ class SlurmCluster:
         line = node_line()
         self.node = line.split()[0].split("=", 1)[1]
         # Without File=, slurmd drops the typed GPUs and the node goes INVAL.
-        (root / "gres.conf").write_text(f"Name=gpu Type={GPU_TYPE} File={root}/gpus/gpu[0-1]\n")
+        (root / "gres.conf").write_text(
+            f"Name=gpu Type={GPU_TYPE} File={root}/gpus/gpu[0-{N_GPUS - 1}]\n"
+        )
         conf = root / "slurm.conf"
         conf.write_text(
             "\n".join(
@@ -132,9 +135,11 @@ class SlurmCluster:
                     "MinJobAge=600",
                     "SlurmctldTimeout=30",
                     "SlurmdTimeout=30",
-                    f"{line} NodeAddr=127.0.0.1 Gres=gpu:{GPU_TYPE}:2 State=UNKNOWN",
+                    f"{line} NodeAddr=127.0.0.1 Gres=gpu:{GPU_TYPE}:{N_GPUS} State=UNKNOWN",
+                    # Two jobs per core: the test's jobs mostly wait (imports, polling), so
+                    # running a stage's jobs side by side saves whole rounds of status polls.
                     f"PartitionName={PARTITION} Nodes={self.node} Default=YES "
-                    "MaxTime=INFINITE State=UP",
+                    "MaxTime=INFINITE State=UP OverSubscribe=FORCE:2",
                     "",
                 ]
             )

@@ -90,8 +90,12 @@ def write_image_parquet(
 def build_cifar10(root: Path, n_test: int = 10, n_train: int = 60) -> dict[str, str]:
     """cifar10-like splits (32x32 ``img``, ``label``): {"train": path, "test": path}."""
     return {
-        "train": str(write_image_parquet(root / "train.parquet", "img", CIFAR10_CLASSES, n_train, 32, 1)),
-        "test": str(write_image_parquet(root / "test.parquet", "img", CIFAR10_CLASSES, n_test, 32, 2)),
+        "train": str(
+            write_image_parquet(root / "train.parquet", "img", CIFAR10_CLASSES, n_train, 32, 1)
+        ),
+        "test": str(
+            write_image_parquet(root / "test.parquet", "img", CIFAR10_CLASSES, n_test, 32, 2)
+        ),
     }
 
 
@@ -156,10 +160,13 @@ def save_convnext(folder: Path, class_names: list[str] = EUROSAT_CLASSES, size: 
     return folder
 
 
-def save_resnet(folder: Path, class_names: list[str] = IMAGENET_INDEX_NAMES) -> Path:
+def save_resnet(
+    folder: Path, class_names: list[str] = IMAGENET_INDEX_NAMES, size: int = 64
+) -> Path:
     """ResNetForImageClassification (bottleneck blocks as ResNet-50's, 2 stages of depth 1,
-    widths 16/32) + the ConvNextImageProcessor that microsoft/resnet-50 ships (shortest
-    edge 224, crop_pct 0.875, ImageNet mean/std)."""
+    widths 16/32) + the processor type microsoft/resnet-50 ships (ConvNextImageProcessor,
+    crop_pct 0.875, ImageNet mean/std) at ``size`` px instead of 224, so that the 224 px
+    photos cost little per forward."""
     import torch
     from transformers import ConvNextImageProcessor, ResNetConfig, ResNetForImageClassification
 
@@ -173,7 +180,7 @@ def save_resnet(folder: Path, class_names: list[str] = IMAGENET_INDEX_NAMES) -> 
     )
     ResNetForImageClassification(config).eval().save_pretrained(folder)
     ConvNextImageProcessor(
-        size={"shortest_edge": 224},
+        size={"shortest_edge": size},
         crop_pct=0.875,
         image_mean=[0.485, 0.456, 0.406],
         image_std=[0.229, 0.224, 0.225],

@@ -36,16 +36,13 @@ SALIENCY = {
 
 
 def small_study(standins: dict, shards: int = 1, **overrides) -> dict:
-    config = tiny_study(
-        standins,
-        perturbations={"gaussian_blur": {"levels": [3, 5]}},
-        saliency=SALIENCY,
-        **overrides,
-    )
+    config = tiny_study(standins)
     config["study"] = {**config["study"], "shards": shards}
     config["datasets"] = {"tiny": config["datasets"]["tiny"]}
     config["models"] = {"vit": config["models"]["vit"]}
-    return config
+    config["perturbations"] = {"gaussian_blur": {"levels": [3, 5]}}
+    config["saliency"] = SALIENCY
+    return {**config, **overrides}
 
 
 def snakemake_command(workdir: Path, configfile: Path, *args: str) -> list[str]:
@@ -257,6 +254,7 @@ def test_bad_images_are_converted_or_rejected_and_the_counts_reconcile(tmp_path,
                 "path": str(folder),
                 "split": "test",
                 "id_column": "name",
+                "label_column": "label",  # plain ints, so a label can lie outside the classes
                 "class_names": TINY_CLASSES,
                 "image_size": 16,
             }

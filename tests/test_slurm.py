@@ -24,9 +24,19 @@ from slurm_cluster import PARTITION, SlurmCluster, SlurmUnavailable
 pytestmark = pytest.mark.slurm
 
 PROFILE = REPO / "workflow" / "profiles" / "slurm" / "profile.yaml"
-MODEL_RULES = ("classify", "saliency")
+MODEL_RULES = ("classify", "saliency")  # the model rules in the tiny study's DAG
 TARGETS = ("results/tables/predictions.parquet", "results/tables/metrics.parquet")
 RUN_TIMEOUT = 300  # the plugin can poll forever when status queries fail: always bounded
+
+
+def gpu_rules() -> set[str]:
+    """Every rule whose resources carry the GPU tag (gpu=GPU) in rules/*.smk."""
+    rules = set()
+    for path in (REPO / "rules").glob("*.smk"):
+        for match in re.finditer(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", path.read_text(), re.M):
+            if re.search(r"^\s+gpu=GPU,", match.group(2), re.M):
+                rules.add(match.group(1))
+    return rules
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +86,10 @@ def test_profile_entries(tmp_path):
     assert {"slurm_partition", "slurm_account", "runtime", "mem_mb"} <= set(
         profile["default-resources"]
     )
-    for rule in MODEL_RULES + ("train",):
-        assert "cpus_per_gpu" in profile["set-resources"][rule], rule
+    assert {"classify", "saliency", "train"} <= gpu_rules()
+    for rule in sorted(gpu_rules()):  # every GPU rule goes to the GPU partition
+        assert rule in profile["set-resources"], f"{rule} missing from set-resources"
+        assert {"cpus_per_gpu", "slurm_partition"} <= set(profile["set-resources"][rule]), rule
     groups = dict(entry.split("=") for entry in profile["group-components"])
     assert set(groups) == {"perturb", "map_metrics"}
     for key in ("rerun-incomplete", "slurm-requeue", "retries", "latency-wait"):
@@ -103,8 +115,8 @@ def test_slurm_profile_marks_model_rules_as_gpu_jobs(tmp_path, standins):
         rule = match.group(2)
         seen.add(rule)
         has_gpu = "gpu=1" in resources.group(1)
-        assert has_gpu == (rule in MODEL_RULES), f"{rule}: {resources.group(1)}"
-        if rule in MODEL_RULES:
+        assert has_gpu == (rule in gpu_rules()), f"{rule}: {resources.group(1)}"
+        if has_gpu:
             assert "cpus_per_gpu=" in resources.group(1)
     assert set(MODEL_RULES) <= seen
 
