@@ -25,6 +25,7 @@ DEBIAN_PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
 DAEMONS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "srun", "scontrol", "sinfo"]
 PARTITION = "debug"
 GPU_TYPE = "fake"
+MARKER = "salsweep-test-cluster"
 N_GPUS = 4
 
 
@@ -56,6 +57,25 @@ def ensure_installed() -> None:
         raise SlurmUnavailable(f"{missing_tools()} still missing after apt-get install")
 
 
+def stale_test_link(conf: Path) -> bool:
+    """True if `conf` links into a test cluster folder whose daemons are all gone."""
+    if not conf.is_symlink():
+        return False
+    folder = Path(os.readlink(conf)).parent
+    if not folder.exists():
+        return True
+    if not (folder / MARKER).exists():
+        return False
+    for pid_file in [folder / "slurmctld.pid", folder / "slurmd.pid", folder / "munge/munged.pid"]:
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if Path(f"/proc/{pid}").exists():
+            return False
+    return True
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -83,6 +103,7 @@ class SlurmCluster:
         root = self.root
         for sub in ("state", "spool", "munge", "gpus"):
             (root / sub).mkdir(parents=True, exist_ok=True)
+        (root / MARKER).write_text("a throwaway SLURM started by salsweep's tests\n")
         (root / "munge").chmod(0o700)
         key = root / "munge" / "munge.key"
         key.write_bytes(os.urandom(1024))
@@ -195,9 +216,9 @@ class SlurmCluster:
             raise SlurmUnavailable("starting slurmd needs root")
         ensure_installed()
         if SYSTEM_CONF.exists() or SYSTEM_CONF.is_symlink():
-            target = os.readlink(SYSTEM_CONF) if SYSTEM_CONF.is_symlink() else None
-            # A link left by an earlier test run that died may be replaced; a real config not.
-            if target is None or Path(target).exists():
+            # A link left by an earlier test run that died may be replaced; a real config or
+            # a cluster that still runs may not.
+            if not stale_test_link(SYSTEM_CONF):
                 raise SlurmUnavailable(f"{SYSTEM_CONF} exists; refusing to replace it")
             SYSTEM_CONF.unlink()
         conf = self.write_config()

@@ -3,7 +3,8 @@ the slurm executor plugin gives the same tables, byte for byte, as a local run, 
 model rules are submitted and scheduled as GPU jobs (fake GPUs: /dev/null device files).
 
 Needs root (slurmd) and the Debian slurm packages (installed with apt-get when missing);
-skipped elsewhere with the reason. Marked `slurm` so quick runs can leave it out."""
+skipped elsewhere with the reason. That test is marked `slurm` so quick runs can leave it
+out; the profile checks (a dry run) run everywhere."""
 
 from __future__ import annotations
 
@@ -21,8 +22,6 @@ import yaml
 from conftest import REPO, run_snakemake, tiny_study, write_config
 from slurm_cluster import PARTITION, SlurmCluster, SlurmUnavailable
 
-pytestmark = pytest.mark.slurm
-
 PROFILE = REPO / "workflow" / "profiles" / "slurm" / "profile.yaml"
 MODEL_RULES = ("classify", "saliency")  # the model rules in the tiny study's DAG
 TARGETS = ("results/tables/predictions.parquet", "results/tables/metrics.parquet")
@@ -39,12 +38,16 @@ def gpu_rules() -> set[str]:
     return rules
 
 
+needs_plugin = pytest.mark.skipif(
+    importlib.util.find_spec("snakemake_executor_plugin_slurm") is None,
+    reason="snakemake-executor-plugin-slurm is not installed (pip install -e .[test])",
+)
+
+
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("starting a single-node SLURM (slurmd) needs root")
-    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
-        pytest.skip("snakemake-executor-plugin-slurm is not installed (pip install -e .[test])")
     cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"))
     try:
         cluster.start()
@@ -101,6 +104,7 @@ def test_profile_entries(tmp_path):
             assert lines[i - 1].startswith("#"), f"profile entry without a comment: {line}"
 
 
+@needs_plugin
 def test_slurm_profile_marks_model_rules_as_gpu_jobs(tmp_path, standins):
     """Dry run with the profile: model rules carry gpu=1 (gpu_jobs) and cpus_per_gpu."""
     configfile = write_config(tmp_path, slurm_study(standins))
@@ -163,6 +167,8 @@ def slurm_jobs() -> list[dict[str, str]]:
     return jobs
 
 
+@pytest.mark.slurm
+@needs_plugin
 def test_study_on_slurm_matches_local_run(slurm, tmp_path, standins, record_property):
     config = slurm_study(standins)
     local_dir = tmp_path / "local"
