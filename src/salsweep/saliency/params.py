@@ -150,7 +150,6 @@ def _check_batch_size(value: Any) -> str | None:
     return 'an integer >= 1 or "auto"'
 
 
-
 def _check_positive(value: Any) -> str | None:
     return None if _is_number(value) and value > 0 else "a number > 0"
 
