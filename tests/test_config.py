@@ -65,6 +65,23 @@ BAD_CONFIGS = [
     ((["models", "cnn", "datasets"], ["nowhere"]), "models.cnn.datasets[0]"),
     ((["datasets", "digits", "source"], "sklearn_digitz"), "sklearn_digitz"),
     ((["metrics"], ["entropyy"]), "entropyy"),
+    # remote code is a boolean opt-in on hf models only
+    (
+        (
+            ["models", "hub"],
+            {
+                "source": "hf",
+                "path": "org/model",
+                "datasets": ["digits"],
+                "trust_remote_code": "yes",
+            },
+        ),
+        "trust_remote_code",
+    ),
+    (
+        (["models", "cnn", "trust_remote_code"], True),
+        "trust_remote_code",
+    ),
 ]
 
 

@@ -29,9 +29,10 @@ STUDIES = [
 ]
 TABLES = ("results/tables/predictions.parquet", "results/tables/metrics.parquet")
 DRIFT_METRICS = ("ssd", "xcorr", "spearman", "topk_iou")
-# Images evaluated per hub dataset in the end-to-end runs (bundled_photos has no hub id
-# and keeps its photos).
+# Images evaluated per hub dataset in the end-to-end runs; bundled_photos (matched by its
+# source name) keeps two of its boxed photos, at 64 px.
 SUBSET = 3
+PHOTOS = ["coffee", "camera"]
 
 
 def study_file(name: str) -> Path:
@@ -61,6 +62,7 @@ def stand_ins(si: dict) -> dict:
         "aaraki/vit-base-patch16-224-in21k-finetuned-cifar10": si["vit"],
         "nielsr/convnext-tiny-224-finetuned-eurosat-albumentations": si["convnext"],
         "microsoft/resnet-50": si["resnet"],
+        "bundled_photos": {"photos": PHOTOS, "image_size": 64},
     }
 
 
@@ -133,6 +135,18 @@ def test_s001_levels_are_the_notebook_linspaces_and_start_at_the_identity():
     }
 
 
+def test_stand_ins_replace_hub_entries_by_path_and_others_by_source():
+    config = load_study("s002_resnet_gradcam_shared_interest")
+    fake = {"cifar10": {}, "eurosat": {}, "vit": "v", "convnext": "c", "resnet": "/tiny"}
+    config["stand_ins"] = stand_ins(fake)
+    study = Study(config)
+    assert study.dataset_spec("photos")["photos"] == PHOTOS
+    assert study.dataset_spec("photos")["image_size"] == 64
+    assert study.model_spec("resnet50")["path"] == "/tiny"
+    assert study.model_spec("resnet50")["label_match"] == "index"
+    assert study.levels("contrast") == ["0.8", "0.6", "0.4", "0.2"]
+
+
 def test_every_hub_id_of_every_study_has_a_stand_in(tmp_path):
     fake = {"cifar10": {}, "eurosat": {}, "vit": "v", "convnext": "c", "resnet": "r"}
     for name in STUDIES:
@@ -157,17 +171,8 @@ def expected_metric_labels(config: dict) -> set[str]:
 
 
 def expected_images(config: dict) -> int:
-    """SUBSET for a hub dataset; bundled_photos keeps its photos (8 unless listed)."""
     (spec,) = config["datasets"].values()
-    if spec["source"] == "bundled_photos":
-        return len(spec.get("photos") or bundled_photo_ids())
-    return SUBSET
-
-
-def bundled_photo_ids() -> list[str]:
-    from salsweep.datasets.bundled_photos import catalogue
-
-    return [row["image_id"] for row in catalogue()]
+    return len(PHOTOS) if spec["source"] == "bundled_photos" else SUBSET
 
 
 def load_all_maps(workdir: Path) -> dict[tuple, np.ndarray]:

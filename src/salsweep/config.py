@@ -245,18 +245,20 @@ def apply_stand_ins(config: dict) -> None:
     ``stand_ins`` maps a dataset or model ``path`` (a hub id) to the keys that replace it,
     e.g. ``{"cifar10": {"path": "parquet", "data_files": {...}}}``; a plain string replaces
     the path alone. Tests and offline dry runs use it to run a hub study on local files by
-    adding one config file.
+    adding one config file. An entry without a path (bundled_photos, sklearn_digits, ...)
+    is matched by its source name, so a test can shrink it too (e.g. ``photos``, ``subset``).
     """
     stand_ins = config.get("stand_ins") or {}
     for section in ("datasets", "models"):
         for spec in config.get(section, {}).values():
-            replacement = stand_ins.get(spec.get("path"))
+            key = spec["path"] if "path" in spec else spec.get("source")
+            replacement = stand_ins.get(key)
             if replacement is None:
                 continue
             if isinstance(replacement, str):
                 replacement = {"path": replacement}
             if not isinstance(replacement, dict):
-                raise ConfigError(f"stand_ins.{spec['path']}", "must be a path or a mapping")
+                raise ConfigError(f"stand_ins.{key}", "must be a path or a mapping")
             spec.update(copy.deepcopy(replacement))
 
 
