@@ -156,3 +156,12 @@ def test_all_targets_expand_to_every_class():
     predictions = pd.DataFrame({"label": [2, 0], "pred": [1, 1]})
     indices = target_indices(predictions, ["truth", "pred", "class_0", "class_2"])
     assert indices.tolist() == [[2, 1, 0, 2], [0, 1, 0, 2]]
+
+
+def test_an_example_index_past_the_data_gets_a_page_that_says_so(tmp_path):
+    from salsweep.io import write_table
+
+    write_table(_examples(["truth", "pred"]), tmp_path / "examples.parquet")
+    png, pdf = _written(tmp_path, "missing")
+    figures.draw_method_grids(str(tmp_path / "examples.parquet"), [("d", "m", 5)], [png], [pdf], 80)
+    _check(png, pdf)

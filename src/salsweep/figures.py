@@ -44,6 +44,15 @@ def save(fig: plt.Figure, png: str, pdf: str, dpi: int) -> None:
     plt.close(fig)
 
 
+def placeholder(text: str, png: str, pdf: str, dpi: int) -> None:
+    """A page that says why there is nothing to draw, so the set of files stays fixed."""
+    set_style()
+    fig, ax = plt.subplots(figsize=(4, 1.5))
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True)
+    ax.set_axis_off()
+    save(fig, png, pdf, dpi)
+
+
 def with_clean_reference(table: pd.DataFrame, identity_levels: dict[str, float]) -> pd.DataFrame:
     """Copy the clean rows into each sweep at that sweep's identity level (the x of 'no change')."""
     clean = table[table["perturbation"] == CLEAN]
@@ -124,10 +133,7 @@ def metrics_figure(
     methods = sorted(table["method"].unique())
     names = list(dict.fromkeys(table["metric"]))
     if table.empty:
-        fig, ax = plt.subplots(figsize=(4, 2))
-        ax.text(0.5, 0.5, f"no finite values: {model} on {dataset}, {perturbation}", ha="center")
-        ax.set_axis_off()
-        save(fig, png, pdf, dpi)
+        placeholder(f"no finite values: {model} on {dataset}, {perturbation}", png, pdf, dpi)
         return
     targets = sorted(table["target"].unique(), key=lambda t: (t != "truth", t))
     colours = dict(zip(targets, sns.color_palette(n_colors=max(3, len(targets))), strict=False))
@@ -285,11 +291,7 @@ def draw_grids(
         group = groups.get((dataset, model, method))
         ids = list(dict.fromkeys(group["image_id"])) if group is not None else []
         if index >= len(ids):
-            set_style()
-            fig, ax = plt.subplots(figsize=(4, 1.5))
-            ax.text(0.5, 0.5, f"{dataset}/{model}/{method}: fewer than {index + 1} images")
-            ax.set_axis_off()
-            save(fig, png, pdf, dpi)
+            placeholder(f"{dataset}/{model}/{method}: fewer than {index + 1} images", png, pdf, dpi)
             continue
         grid_figure(group[group["image_id"] == ids[index]], predictions, png, pdf, dpi)
 
@@ -301,10 +303,7 @@ def drift_heatmap(metrics: pd.DataFrame, png: str, pdf: str, dpi: int, metric: s
     table = metrics[(metrics["metric"] == metric) & (metrics["perturbation"] != CLEAN)]
     table = table[np.isfinite(table["value"]) & table["target"].isin(MAIN_TARGETS)]
     if table.empty:
-        fig, ax = plt.subplots(figsize=(4, 1.5))
-        ax.text(0.5, 0.5, f"no {metric} values (is it in the config's metrics?)", ha="center")
-        ax.set_axis_off()
-        save(fig, png, pdf, dpi)
+        placeholder(f"no {metric} values (is it in the config's metrics?)", png, pdf, dpi)
         return
     # "Strongest" is the level farthest from the clean reference within each sweep.
     strongest = table.groupby("perturbation")["level"].agg(lambda s: s.loc[s.abs().idxmax()])
@@ -403,11 +402,7 @@ def draw_method_grids(
         part = examples[(examples["dataset"] == dataset) & (examples["model"] == model)]
         ids = list(dict.fromkeys(part["image_id"]))
         if index >= len(ids):
-            set_style()
-            fig, ax = plt.subplots(figsize=(4, 1.5))
-            ax.text(0.5, 0.5, f"{dataset}/{model}: fewer than {index + 1} images", ha="center")
-            ax.set_axis_off()
-            save(fig, png, pdf, dpi)
+            placeholder(f"{dataset}/{model}: fewer than {index + 1} images", png, pdf, dpi)
             continue
         methods_figure(part[part["image_id"] == ids[index]], png, pdf, dpi)
 
@@ -492,10 +487,8 @@ def draw_class_grids(
         ]
         ids = list(dict.fromkeys(part["image_id"]))
         if index >= len(ids) or not part["target"].str.startswith("class_").any():
-            set_style()
-            fig, ax = plt.subplots(figsize=(4, 1.5))
-            ax.text(0.5, 0.5, f"{dataset}/{model}/{method}: no class maps for image {index}")
-            ax.set_axis_off()
-            save(fig, png, pdf, dpi)
+            placeholder(
+                f"{dataset}/{model}/{method}: no class maps for image {index}", png, pdf, dpi
+            )
             continue
         class_grid_figure(part[part["image_id"] == ids[index]], png, pdf, dpi)
