@@ -241,6 +241,7 @@ def skip_unless_available(name: str, jobs: dict[str, int]) -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.seed_studies
 @pytest.mark.parametrize("name", STUDIES)
 def test_study_runs_end_to_end_on_stand_ins(name, seed_standins, tmp_path):
     overlay = write_config(tmp_path, {"stand_ins": stand_ins(seed_standins)}, "stand_ins.yaml")
