@@ -204,3 +204,28 @@ def test_maps_round_trip(tmp_path):
     back = load_maps(tmp_path / "m.safetensors")
     assert back.image_ids == ["x", "y"] and back.class_names == ["a", "b", "c", "d"]
     assert np.array_equal(back.maps, maps.maps) and back.targets.tolist() == [[3], [1]]
+
+
+def test_mask_metrics_skip_only_the_images_without_a_mask(tmp_path):
+    rng = np.random.default_rng(2)
+    maps = rng.uniform(0, 1, (3, 1, 6, 6)).astype(np.float32)
+    ids = ["a", "b", "c"]
+    save_maps(
+        SaliencyMaps(maps, np.zeros((3, 1), np.int64), ids, ["truth"], "m", False),
+        tmp_path / "maps.safetensors",
+    )
+    mask = encode_png((np.arange(36).reshape(6, 6) % 2 * 255).astype(np.uint8))
+    images = _image_table(3, size=6).assign(image_id=ids, mask=[mask, None, mask])
+    write_table(images, tmp_path / "images.parquet")
+    keys = {"dataset": "d", "model": "m", "perturbation": "clean", "level": "0", "method": "sw"}
+    score_shard(
+        str(tmp_path / "maps.safetensors"),
+        str(tmp_path / "images.parquet"),
+        str(tmp_path / "out.parquet"),
+        reference_path=None,
+        metric_specs=[{"name": "entropy"}, {"name": "gt_coverage"}],
+        keys=keys,
+    )
+    out = read_table(tmp_path / "out.parquet")
+    assert sorted(out[out["metric"] == "entropy"]["image_id"]) == ["a", "b", "c"]
+    assert sorted(out[out["metric"] == "gt_coverage@mean_std"]["image_id"]) == ["a", "c"]

@@ -24,14 +24,18 @@ METRIC_COLUMNS = [
 ]
 
 
-def ground_truth_masks(table: pd.DataFrame, shape: tuple[int, int]) -> np.ndarray | None:
-    """Boolean masks [N, H, W] when every image of the shard has one, else None."""
-    if table.empty or table["mask"].isna().any():
-        return None
-    masks = np.stack([decode_png(blob) > 0 for blob in table["mask"]])
+def ground_truth_masks(
+    table: pd.DataFrame, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows have a mask, and those masks as booleans [n_with_mask, H, W]."""
+    has_mask = table["mask"].notna().to_numpy() if len(table) else np.zeros(0, dtype=bool)
+    blobs = table["mask"][has_mask]
+    masks = np.stack([decode_png(blob) > 0 for blob in blobs]) if has_mask.any() else None
+    if masks is None:
+        return has_mask, np.zeros((0, *shape), dtype=bool)
     if masks.shape[1:] != shape:
         raise ValueError(f"masks are {masks.shape[1:]}, maps are {shape}")
-    return masks
+    return has_mask, masks
 
 
 def score_shard(
@@ -55,12 +59,26 @@ def score_shard(
         if reference.image_ids != result.image_ids:
             raise ValueError(f"{maps_path}: image ids differ from the clean maps")
     n = len(result.image_ids)
-    masks = ground_truth_masks(table, result.maps.shape[2:]) if n else None
+    from salsweep.metrics import METRIC_INFO
+
+    # Mask metrics are scored for the images that have a mask (a photo without a box gets
+    # none, not NaN); every other metric for every image.
+    has_mask, masks = ground_truth_masks(table, result.maps.shape[2:])
+    needs_mask = [s for s in metric_specs if "mask" in METRIC_INFO[s["name"]]["requires"]]
+    other = [s for s in metric_specs if s not in needs_mask]
+    ids = np.asarray(result.image_ids, dtype=object)
     frames = []
     for t, target in enumerate(result.target_names):
         ref = reference.maps[:, t] if reference is not None else None
-        scores = score_maps(metric_specs, result.maps[:, t], ref, masks) if n else {}
-        for label, values in scores.items():
+        scores = (
+            [(label, ids, v) for label, v in score_maps(other, result.maps[:, t], ref).items()]
+            if n
+            else []
+        )
+        if needs_mask and has_mask.any():
+            masked = score_maps(needs_mask, result.maps[has_mask, t], None, masks)
+            scores += [(label, ids[has_mask], v) for label, v in masked.items()]
+        for label, image_ids, values in scores:
             frames.append(
                 pd.DataFrame(
                     {
@@ -70,7 +88,7 @@ def score_shard(
                         "level": float(keys["level"]),
                         "method": keys["method"],
                         "target": target,
-                        "image_id": result.image_ids,
+                        "image_id": list(image_ids),
                         "metric": label,
                         "value": np.asarray(values, dtype=np.float64),
                     }
