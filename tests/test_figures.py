@@ -165,3 +165,13 @@ def test_an_example_index_past_the_data_gets_a_page_that_says_so(tmp_path):
     png, pdf = _written(tmp_path, "missing")
     figures.draw_method_grids(str(tmp_path / "examples.parquet"), [("d", "m", 5)], [png], [pdf], 80)
     _check(png, pdf)
+
+
+def test_an_empty_metrics_table_draws_a_placeholder(tmp_path):
+    from salsweep.stages.aggregate import concat_tables
+    from salsweep.stages.map_metrics import METRIC_COLUMNS
+
+    empty = concat_tables([], METRIC_COLUMNS, ["dataset"])
+    png, pdf = _written(tmp_path, "empty")
+    figures.metrics_figure(empty, "d", "m", "gaussian_blur", 1.0, png, pdf, 80)
+    _check(png, pdf)

@@ -34,7 +34,11 @@ def concat_tables(paths: list[str], columns: list[str], sort_by: list[str]) -> p
     frames = [read_table(path) for path in paths]
     frames = [frame for frame in frames if len(frame)]
     if not frames:
-        return pd.DataFrame(columns=columns)
+        # Typed empty columns, so readers (figures) can use numeric operations on them.
+        numeric = {"level", "value", "prob_label", "prob_pred"}
+        return pd.DataFrame(
+            {c: pd.Series(dtype="float64" if c in numeric else "object") for c in columns}
+        )
     table = pd.concat(frames, ignore_index=True)[columns]
     # A stable order independent of job completion order and sharding.
     return table.sort_values(sort_by, kind="stable").reset_index(drop=True)
