@@ -53,6 +53,12 @@ def placeholder(text: str, png: str, pdf: str, dpi: int) -> None:
     save(fig, png, pdf, dpi)
 
 
+def ordered_conditions(table: pd.DataFrame) -> list[tuple[str, float]]:
+    """The (perturbation, level) pairs of a table: clean first, then by sweep and level."""
+    pairs = set(table[["perturbation", "level"]].itertuples(index=False, name=None))
+    return sorted(pairs, key=lambda pair: (pair[0] != CLEAN, pair[0], pair[1]))
+
+
 def with_clean_reference(table: pd.DataFrame, identity_levels: dict[str, float]) -> pd.DataFrame:
     """Copy the clean rows into each sweep at that sweep's identity level (the x of 'no change')."""
     clean = table[table["perturbation"] == CLEAN]
@@ -190,12 +196,7 @@ def grid_figure(examples: pd.DataFrame, predictions: pd.DataFrame, png: str, pdf
         & (predictions["model"] == keys["model"])
         & (predictions["image_id"] == image_id)
     ].set_index(["perturbation", "level"])
-    conditions = (
-        examples[["perturbation", "level"]]
-        .drop_duplicates()
-        .assign(_clean=lambda d: d["perturbation"] != CLEAN)
-        .sort_values(["_clean", "perturbation", "level"])
-    )
+    conditions = ordered_conditions(examples)
     targets = [t for t in ("truth", "pred") if t in set(examples["target"])]
     signed = bool(keys["signed"])
     colormap = plt.get_cmap("RdBu_r" if signed else "inferno")
@@ -213,9 +214,7 @@ def grid_figure(examples: pd.DataFrame, predictions: pd.DataFrame, png: str, pdf
         wspace=0.08,
         hspace=0.22,
     )
-    for r, (perturbation, level) in enumerate(
-        conditions[["perturbation", "level"]].itertuples(index=False)
-    ):
+    for r, (perturbation, level) in enumerate(conditions):
         rows = examples[(examples["perturbation"] == perturbation) & (examples["level"] == level)]
         image = decode_png(rows.iloc[0]["image"])
         pred = preds.loc[(perturbation, level)] if (perturbation, level) in preds.index else None
@@ -339,12 +338,7 @@ def methods_figure(examples: pd.DataFrame, png: str, pdf: str, dpi: int, target:
     examples = examples[examples["target"] == target]
     keys = examples.iloc[0]
     methods = sorted(examples["method"].unique())
-    conditions = (
-        examples[["perturbation", "level"]]
-        .drop_duplicates()
-        .assign(_clean=lambda d: d["perturbation"] != CLEAN)
-        .sort_values(["_clean", "perturbation", "level"])
-    )
+    conditions = ordered_conditions(examples)
     nrows, ncols = len(conditions), 1 + len(methods)
     width, height = 1.7 * ncols + 0.2, 1.85 * nrows + 0.7
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
@@ -356,9 +350,7 @@ def methods_figure(examples: pd.DataFrame, png: str, pdf: str, dpi: int, target:
         wspace=0.08,
         hspace=0.25,
     )
-    for r, (perturbation, level) in enumerate(
-        conditions[["perturbation", "level"]].itertuples(index=False)
-    ):
+    for r, (perturbation, level) in enumerate(conditions):
         rows = examples[(examples["perturbation"] == perturbation) & (examples["level"] == level)]
         image = decode_png(rows.iloc[0]["image"])
         label = "clean" if perturbation == CLEAN else f"{perturbation}={level:g}"
@@ -416,12 +408,7 @@ def class_grid_figure(examples: pd.DataFrame, png: str, pdf: str, dpi: int) -> N
     truth = examples[examples["target"] == "truth"]
     pred = examples[examples["target"] == "pred"]
     order = sorted(set(classes["target"]), key=lambda t: int(t[6:]))
-    conditions = (
-        classes[["perturbation", "level"]]
-        .drop_duplicates()
-        .assign(_clean=lambda d: d["perturbation"] != CLEAN)
-        .sort_values(["_clean", "perturbation", "level"])
-    )
+    conditions = ordered_conditions(classes)
     signed = bool(keys["signed"])
     colormap = plt.get_cmap("RdBu_r" if signed else "inferno")
     norm = matplotlib.colors.Normalize(vmin=-1.0 if signed else 0.0, vmax=1.0)
@@ -436,9 +423,7 @@ def class_grid_figure(examples: pd.DataFrame, png: str, pdf: str, dpi: int) -> N
         wspace=0.06,
         hspace=0.3,
     )
-    for r, (perturbation, level) in enumerate(
-        conditions[["perturbation", "level"]].itertuples(index=False)
-    ):
+    for r, (perturbation, level) in enumerate(conditions):
         at = (classes["perturbation"] == perturbation) & (classes["level"] == level)
         rows = classes[at]
         image = decode_png(rows.iloc[0]["image"])
