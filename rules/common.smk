@@ -269,6 +269,9 @@ def all_prediction_files():
 
 
 def all_metric_files():
+    """Map-metric shards; none (no jobs) when the study lists only model metrics."""
+    if not STUDY.metric_specs():
+        return []
     return [
         metrics_path(dataset, model, method, c.perturbation, c.level, shard)
         for dataset, model in STUDY.pairs()

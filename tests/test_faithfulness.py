@@ -376,6 +376,10 @@ def test_model_metric_jobs_exist_only_when_listed(tmp_path, standins):
     planned = planned_jobs(run_snakemake(tmp_path, write_config(tmp_path, with_model), "-n"))
     # one job per map-metric job: (dataset, model) x method x condition x shard
     assert planned["model_metrics"] == planned["map_metrics"] == 2 * 2 * 5
+    only_model = dict(base, metrics=["ssr_crop"])
+    planned = planned_jobs(run_snakemake(tmp_path, write_config(tmp_path, only_model), "-n"))
+    assert planned["model_metrics"] == 2 * 2 * 5
+    assert "map_metrics" not in planned
 
 
 @pytest.mark.e2e
