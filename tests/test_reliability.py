@@ -392,11 +392,6 @@ def explain(folder: Path, shard: str, spec: dict, method: str, params: dict) -> 
     return load_maps(out).maps
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 1-image explain() call makes 1-row forwards inside the method; the methods' "
-    "batching helpers (saliency._common) would have to pad short batches as classify does",
-)
 def test_sliding_window_maps_do_not_depend_on_shard_size(tiny_shard, standins):
     folder, images, labels = tiny_shard
     spec = {"source": "hf", "path": str(standins["vit"])}

@@ -68,8 +68,32 @@ def chunks(total: int, size: int) -> Iterator[torch.Tensor]:
         yield torch.arange(start, min(start + size, total))
 
 
-def softmax_conf(classifier: Classifier, x: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(classifier(x).float(), dim=1)
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def softmax_conf(classifier: Classifier, x: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
+    """Softmax in float32 of the logits; ``precision`` bf16 / fp16 runs the forward under
+    ``torch.autocast`` on the images' device."""
+    if precision == "fp32":
+        return torch.softmax(classifier(x).float(), dim=1)
+    with torch.autocast(x.device.type, dtype=AUTOCAST_DTYPES[precision]):
+        logits = classifier(x)
+    return torch.softmax(logits.float(), dim=1)
+
+
+def padded_softmax_conf(
+    classifier: Classifier, x: torch.Tensor, batch_size: int, precision: str = "fp32"
+) -> torch.Tensor:
+    """``softmax_conf`` with a short batch padded to ``batch_size`` rows.
+
+    BLAS picks its kernel by matrix size, so a row's result depends on its batch's size (not
+    on the other rows): full-size forwards make maps independent of the shard size.
+    """
+    n = x.shape[0]
+    pad = batch_size - n
+    if pad > 0:
+        x = torch.cat([x, x[-1:].expand(pad, *x.shape[1:])])
+    return softmax_conf(classifier, x, precision)[:n]
 
 
 def occlusion_confidences(
@@ -79,6 +103,7 @@ def occlusion_confidences(
     blend: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     targets: torch.Tensor,
     batch_size: int,
+    precision: str = "fp32",
 ) -> torch.Tensor:
     """Softmax confidences [N, M, T] of the targets on every (image, mask) blend.
 
@@ -90,7 +115,7 @@ def occlusion_confidences(
     for idx in chunks(n_images * n_masks, batch_size):
         idx = idx.to(device)
         image_idx, mask_idx = idx // n_masks, idx % n_masks
-        conf = softmax_conf(classifier, blend(image_idx, mask_idx))
+        conf = padded_softmax_conf(classifier, blend(image_idx, mask_idx), batch_size, precision)
         out[idx] = conf.gather(1, targets[image_idx])
     return out.reshape(n_images, n_masks, targets.shape[1])
 

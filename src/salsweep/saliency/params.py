@@ -17,11 +17,12 @@ BLACK = [0, 0, 0]
 METHOD_PARAMS: dict[str, dict[str, Any]] = {
     # Occlusion as xaitk-saliency's SlidingWindowStack; ints are pixels, floats in (0, 1]
     # are fractions of the image side, a pair is [h, w].
-    "sliding_window": {"window": 0.25, "stride": 0.125, "fill": BLACK},
+    # precision: the forwards' dtype; "bf16" / "fp16" run them under torch.autocast.
+    "sliding_window": {"window": 0.25, "stride": 0.125, "fill": BLACK, "precision": "fp32"},
     "vanilla_gradient": {"abs": False},
     # RISE as xaitk-saliency's RISEStack (debiased=False / True).
-    "rise": {"n": 1000, "s": 8, "p1": 0.5, "fill": BLACK},
-    "rise_debiased": {"n": 1000, "s": 8, "p1": 0.5, "fill": BLACK},
+    "rise": {"n": 1000, "s": 8, "p1": 0.5, "fill": BLACK, "precision": "fp32"},
+    "rise_debiased": {"n": 1000, "s": 8, "p1": 0.5, "fill": BLACK, "precision": "fp32"},
     # stdev is a fraction of the 0..255 input range.
     "smoothgrad": {"nt_samples": 25, "stdev": 0.15, "abs": False},
     "integrated_gradients": {"n_steps": 50, "baseline": "black"},
@@ -176,6 +177,13 @@ def _check_width(value: Any) -> str | None:
     return None if _is_int(value) and 4 <= value <= 512 else "an integer in [4, 512]"
 
 
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def _check_precision(value: Any) -> str | None:
+    return None if value in PRECISIONS else f"one of {', '.join(PRECISIONS)}"
+
+
 def _check_train_split(value: Any) -> str | None:
     return None if value in ("auto", "train", "eval") else '"auto", "train" or "eval"'
 
@@ -218,6 +226,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "train_images": _int_at_least(1),
     "train_split": _check_train_split,
     "masker_path": _check_masker_path,
+    "precision": _check_precision,
 }
 
 

@@ -121,7 +121,9 @@ class _RISEBase(ConfiguredMethod):
             fill = fills[image_idx][:, None, None, :]
             return torch.trunc(kept.double() + (1.0 - m).double() * fill).float()
 
-        conf = occlusion_confidences(classifier, n, n_masks, blend, t, batch_size)  # [N, M, T]
+        conf = occlusion_confidences(
+            classifier, n, n_masks, blend, t, batch_size, self.params["precision"]
+        )  # [N, M, T]
         weights = conf.double().transpose(1, 2).reshape(n * t.shape[1], n_masks)
         sal = torch.zeros((n * t.shape[1], h * w), dtype=torch.float64, device=device)
         p1 = self.params["p1"] if self.debiased else 0.0

@@ -19,7 +19,7 @@ from salsweep.saliency._common import (
     fill_colours,
     normalise_maxabs,
     occlusion_confidences,
-    softmax_conf,
+    padded_softmax_conf,
     to_numpy_maps,
 )
 from salsweep.saliency.base import SALIENCY_METHODS
@@ -83,9 +83,12 @@ class SlidingWindow(ConfiguredMethod):
         image_f = images.float()
         t = torch.from_numpy(np.asarray(targets, dtype=np.int64)).to(device)
 
+        precision = self.params["precision"]
         ref = torch.cat(
             [
-                softmax_conf(classifier, image_f[start : start + batch_size])
+                padded_softmax_conf(
+                    classifier, image_f[start : start + batch_size], batch_size, precision
+                )
                 for start in range(0, n, batch_size)
             ]
         ).gather(1, t)  # [N, T]
@@ -95,7 +98,9 @@ class SlidingWindow(ConfiguredMethod):
                 keep[mask_idx][..., None], image_f[image_idx], fills[image_idx][:, None, None, :]
             )
 
-        pert = occlusion_confidences(classifier, n, n_masks, blend, t, batch_size)  # [N, M, T]
+        pert = occlusion_confidences(
+            classifier, n, n_masks, blend, t, batch_size, precision
+        )  # [N, M, T]
         diff = ref[:, None, :].double() - pert.double()
         occluded = (~keep).double().reshape(n_masks, h * w)
         coverage = occluded.sum(dim=0)
