@@ -2,8 +2,8 @@
 
 Prints maps/s per method on EfficientNet-Lite0 (224x224) and a ViT-Tiny-sized ViT (random
 weights, 224x224), and for the black-box methods two ratios:
-  (a) our forwards/s inside the method over the model's raw forward throughput at the same
-      batch size (1.0 = no overhead on top of the forwards);
+  (a) the time of the method's forwards run raw (same count, same batch size) over the
+      method's time (1.0 = no overhead on top of the forwards);
   (b) xaitk-saliency 0.15 time over ours (RISEStack / SlidingWindowStack), on the same
       model, images and masks, xaitk given a classifier wrapper batched at the same size.
 """
@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 import numpy as np
 import torch
@@ -36,6 +37,8 @@ METHODS = {
     "integrated_gradients": {"n_steps": 20},
     "smint": {"nt_samples": 2, "n_steps": 20},
     "gradcam": {},
+    "mask_optimisation": {"steps": 20},
+    "realtime_mask": {"train_steps": 20},
 }
 
 
@@ -72,27 +75,47 @@ def models(device: torch.device) -> dict:
     }
 
 
-def timed(fn, repeat: int = 1) -> float:
-    fn()  # warm-up (allocations, lazy imports)
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def timed(fn) -> float:
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     start = time.perf_counter()
-    for _ in range(repeat):
-        fn()
+    fn()
     if torch.cuda.is_available():
         torch.cuda.synchronize()
-    return (time.perf_counter() - start) / repeat
+    return time.perf_counter() - start
 
 
-def raw_forwards_per_s(model, images: np.ndarray, batch: int, n: int = 64) -> float:
+def rounds(fns: list, n: int) -> list[list[float]]:
+    """Seconds of each function in ``n`` interleaved rounds, after one warm-up call each
+    (allocations, lazy imports), so that drift in the machine's speed hits all of them."""
+    for fn in fns:
+        fn()
+    return [[timed(fn) for fn in fns] for _ in range(n)]
+
+
+def raw_forward_seconds(model, images: np.ndarray, batch: int, n_forwards: int):
+    """A function running about ``n_forwards`` plain forwards (whole batches) of the same
+    images, and the factor that scales its time to exactly ``n_forwards``."""
     x = torch.from_numpy(np.resize(images, (batch, *images.shape[1:]))).to(model.device)
+    n_batches = max(1, round(n_forwards / batch))
 
     def run():
         with torch.inference_mode():
-            for _ in range(max(1, n // batch)):
+            for _ in range(n_batches):
                 model(x)
 
-    return max(1, n // batch) * batch / timed(run)
+    scale = n_forwards / (n_batches * batch)
+    return run, scale
 
 
 class BatchedBlackbox:
@@ -128,7 +151,7 @@ class BatchedBlackbox:
         return _Box()
 
 
-def xaitk_seconds(name: str, params: dict, model, images, batch: int, seed: int) -> float:
+def xaitk_runner(name: str, params: dict, model, images, batch: int, seed: int) -> float:
     from xaitk_saliency.impls.gen_image_classifier_blackbox_sal.rise import RISEStack
     from xaitk_saliency.impls.gen_image_classifier_blackbox_sal.slidingwindow import (
         SlidingWindowStack,
@@ -152,7 +175,21 @@ def xaitk_seconds(name: str, params: dict, model, images, batch: int, seed: int)
             debiased=name == "rise_debiased",
         )
     box = BatchedBlackbox(model, batch)
-    return timed(lambda: [stack.generate(image, box) for image in images])
+    return lambda: [stack.generate(image, box) for image in images]
+
+
+def trained_masker(model, images: np.ndarray, params: dict) -> str:
+    """A masker file for the timing: its speed does not depend on how long it trained."""
+    from salsweep.masker.model import save_masker
+    from salsweep.masker.training import train_masker
+    from salsweep.saliency.params import resolve_params
+
+    resolved = resolve_params("realtime_mask", params)
+    targets = np.zeros(len(images), dtype=np.int64)
+    net, _ = train_masker(model, images, targets, resolved, seed=0)
+    path = Path(tempfile.mkdtemp()) / "masker.safetensors"
+    save_masker(net, path, layer=resolved["layer"], class_names=list(model.class_names))
+    return str(path)
 
 
 def forwards_per_image(name: str, params: dict, hw: tuple[int, int]) -> int:
@@ -165,25 +202,78 @@ def forwards_per_image(name: str, params: dict, hw: tuple[int, int]) -> int:
     return params["n"] + 1
 
 
+def precision_effect(device, images: np.ndarray, batch_size: str) -> None:
+    """Distance of each black-box method's bf16 / fp16 maps from its fp32 maps, for each
+    image's top-2 classes (a class the model gives ~0 would measure only rounding noise)."""
+    print("| model | method | precision | max abs diff | mean abs diff | Pearson r | seconds |")
+    print("|---|---|---|---|---|---|---|")
+    for model_name, model in models(device).items():
+        batch = (
+            auto_batch_size(model, (224, 224), device) if batch_size == "auto" else int(batch_size)
+        )
+        with torch.inference_mode():
+            logits = model(torch.from_numpy(images).to(model.device))
+        targets = logits.topk(2, dim=1).indices.cpu().numpy()
+        for name, params in METHODS.items():
+            cls = SALIENCY_METHODS.get(name)
+            if cls.family != "black-box" or name == "rise_debiased":
+                continue  # rise_debiased: the same forwards as rise, other weights
+            maps = {}
+            for precision in ("fp32", "bf16", "fp16"):
+                explainer = cls(seed=0, batch_size=batch, precision=precision, **params)
+                start = time.perf_counter()
+                with torch.inference_mode():
+                    maps[precision] = explainer.explain(model, images, targets)
+                seconds = time.perf_counter() - start
+                if precision == "fp32":
+                    continue
+                diff = np.abs(maps[precision] - maps["fp32"])
+                r = np.corrcoef(maps[precision].ravel(), maps["fp32"].ravel())[0, 1]
+                print(
+                    f"| {model_name} | {name} | {precision} | {diff.max():.4f} | "
+                    f"{diff.mean():.5f} | {r:.5f} | {seconds:.1f} |",
+                    flush=True,
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--images", type=int, default=2)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--batch-size", default="auto")
+    parser.add_argument("--rounds", type=int, default=3, help="timings per figure (median)")
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "fp16"],
+        default="fp32",
+        help="the black-box methods' forward precision (bf16 / fp16: torch.autocast)",
+    )
+    parser.add_argument(
+        "--precision-effect",
+        action="store_true",
+        help="instead of the table: how far bf16 and fp16 maps are from fp32 maps",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     images = photos(args.images)
     targets = np.zeros((len(images), 2), dtype=np.int64)
     print(
-        f"# salsweep saliency benchmark: {platform.processor() or platform.machine()}, "
+        f"# salsweep saliency benchmark: {cpu_name()}, "
         f"{os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
         f"device {device}"
         + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
     )
     print(f"# {len(images)} bundled photos at 224x224, 2 targets per image (maps = images x 2)")
+    print(
+        f"# medians of {args.rounds} rounds; black-box rows interleave ours, the same number "
+        "of raw forwards, and xaitk in each round"
+    )
     print()
+    if args.precision_effect:
+        precision_effect(device, images, args.batch_size)
+        return
     print("| model | method | params | batch | maps/s | (a) vs raw forwards | (b) vs xaitk |")
     print("|---|---|---|---|---|---|---|")
     for model_name, model in models(device).items():
@@ -192,27 +282,38 @@ def main() -> None:
             if args.batch_size == "auto"
             else int(args.batch_size)
         )
-        raw = raw_forwards_per_s(model, images, batch)
-        print(f"| {model_name} | (raw forward) | | {batch} | {raw:.1f} img/s | 1.00 | |")
+        raw_run, scale = raw_forward_seconds(model, images, batch, 64)
+        raw = 64 / (median(r[0] for r in rounds([raw_run], args.rounds)) * scale)
+        print(f"| {model_name} | (raw forward) | | {batch} | {raw:.1f} img/s | | |")
         for name, params in METHODS.items():
-            explainer = SALIENCY_METHODS.get(name)(seed=0, batch_size=batch, **params)
+            if name == "realtime_mask":
+                params = {**params, "masker_path": trained_masker(model, images, params)}
             cls = SALIENCY_METHODS.get(name)
+            if cls.family == "black-box":
+                params = {**params, "precision": args.precision}
+            explainer = cls(seed=0, batch_size=batch, **params)
 
-            def run(explainer=explainer, cls=cls, model=model):
+            def ours(explainer=explainer, cls=cls, model=model):
                 if cls.needs_gradients:
                     return explainer.explain(model, images, targets)
                 with torch.inference_mode():
                     return explainer.explain(model, images, targets)
 
-            seconds = timed(run)
-            maps_per_s = targets.size / seconds
             ratio_raw = ratio_xaitk = ""
             if cls.family == "black-box":
                 forwards = forwards_per_image(name, params, (224, 224)) * len(images)
-                ratio_raw = f"{forwards / seconds / raw:.2f}"
-                theirs = xaitk_seconds(name, params, model, images, batch, seed=0)
-                ratio_xaitk = f"{theirs / seconds:.2f}x"
-            shown = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+                raw_run, scale = raw_forward_seconds(model, images, batch, forwards)
+                theirs = xaitk_runner(name, params, model, images, batch, seed=0)
+                times = rounds([ours, raw_run, theirs], args.rounds)
+                seconds = median(r[0] for r in times)
+                ratio_raw = f"{median(r[1] * scale / r[0] for r in times):.2f}"
+                ratio_xaitk = f"{median(r[2] / r[0] for r in times):.2f}x"
+            else:
+                seconds = median(r[0] for r in rounds([ours], args.rounds))
+            maps_per_s = targets.size / seconds
+            shown = (
+                ", ".join(f"{k}={v}" for k, v in params.items() if k != "masker_path") or "defaults"
+            )
             print(
                 f"| {model_name} | {name} | {shown} | {batch} | {maps_per_s:.2f} | "
                 f"{ratio_raw} | {ratio_xaitk} |",
