@@ -159,7 +159,14 @@ def metrics_path(dataset, model, method, perturbation, level, shard):
 
 def model_metrics_path(dataset, model, method, perturbation, level, shard):
     return shard_file(
-        "model_metrics", dataset, model, method, perturbation, level, shard, ext="parquet"
+        "model_metrics",
+        dataset,
+        model,
+        method,
+        perturbation,
+        level,
+        shard,
+        ext="parquet",
     )
 
 

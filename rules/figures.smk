@@ -33,7 +33,7 @@ rule figure_accuracy:
 
 rule figure_metrics:
     input:
-        metrics=f"{RESULTS}/tables/metrics.parquet",
+        summary=f"{RESULTS}/tables/summary.csv",
     output:
         png=report(
             metric_figures("png"),
@@ -45,6 +45,8 @@ rule figure_metrics:
         f"{RESULTS}/logs/figure_metrics.log",
     benchmark:
         f"{RESULTS}/benchmarks/figure_metrics.tsv"
+    # The longest figure jobs start first, so that `snakemake figures` packs onto few cores.
+    priority: 1
     conda:
         "../envs/plotting.yaml"
     params:
@@ -70,6 +72,8 @@ rule figure_grids:
         f"{RESULTS}/logs/figure_grids.log",
     benchmark:
         f"{RESULTS}/benchmarks/figure_grids.tsv"
+    # The longest figure jobs start first, so that `snakemake figures` packs onto few cores.
+    priority: 1
     conda:
         "../envs/plotting.yaml"
     params:

@@ -89,6 +89,72 @@ def _metrics() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _summary(tmp_path, metrics=None, predictions=None) -> pd.DataFrame:
+    """summary.csv as the aggregate rule writes it, read back as figure_metrics reads it."""
+    from salsweep.stages.aggregate import read_summary, summarize, write_summary
+
+    metrics = _metrics() if metrics is None else metrics
+    predictions = _predictions() if predictions is None else predictions
+    path = str(tmp_path / "summary.csv")
+    write_summary(summarize(predictions, metrics), path)
+    return read_summary(path)
+
+
+def test_summary_round_trips_through_csv(tmp_path):
+    from salsweep.stages.aggregate import summarize
+
+    written = summarize(_predictions(), _metrics())
+    read = _summary(tmp_path)
+    assert list(read.columns) == list(written.columns)
+    assert (read["method"] == written["method"]).all()  # "" for accuracy rows, not NaN
+    assert set(read.loc[read["metric"] == "accuracy", "target"]) == {""}
+    for column in ("level", "n", "mean", "ci_low", "ci_high"):
+        np.testing.assert_allclose(read[column], written[column], rtol=1e-9)
+
+
+def test_metrics_figure_draws_the_summary_lines(tmp_path, monkeypatch):
+    """Each (method, metric, target) line is summary.csv's mean, clean at the identity level."""
+    calls = []
+    original = figures.plt.Axes.plot
+
+    def record(ax, x, y, *args, **kwargs):
+        calls.append((ax, kwargs.get("label"), list(x), list(y)))
+        return original(ax, x, y, *args, **kwargs)
+
+    monkeypatch.setattr(figures.plt.Axes, "plot", record)
+    summary = _summary(tmp_path)
+    png, pdf = _written(tmp_path, "lines")
+    figures.metrics_figure(summary, "d", "m", "gaussian_blur", 1.0, png, pdf, 80)
+    drawn = {(ax.get_title(), label): (x, y) for ax, label, x, y in calls}
+    metrics = _metrics()
+    entropy = metrics[
+        (metrics["method"] == "vanilla_gradient")
+        & (metrics["metric"] == "entropy")
+        & (metrics["target"] == "pred")
+    ]
+    levels, means = drawn[("vanilla_gradient | entropy", "pred")]
+    assert levels == [1.0, 3.0, 7.0]  # the clean rows (level 0) at the identity level 1.0
+    expected = [entropy[entropy["level"] == lv]["value"].mean() for lv in (0.0, 3.0, 7.0)]
+    np.testing.assert_allclose(means, expected, rtol=1e-9)
+
+
+def test_paper_style_is_seaborns(monkeypatch):
+    import matplotlib as mpl
+    import seaborn as sns
+
+    with mpl.rc_context():
+        sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.1)
+        theirs = {key: mpl.rcParams[key] for key in figures.PAPER_STYLE}
+    with mpl.rc_context():
+        figures.set_style()
+        ours = {key: mpl.rcParams[key] for key in figures.PAPER_STYLE}
+    for key, value in theirs.items():
+        if isinstance(value, float):
+            assert ours[key] == pytest.approx(value), key
+        else:
+            assert ours[key] == value, key
+
+
 def _written(tmp_path, stem):
     png, pdf = tmp_path / f"{stem}.png", tmp_path / f"{stem}.pdf"
     return str(png), str(pdf)
@@ -108,7 +174,7 @@ def test_accuracy_metrics_and_drift_figures(tmp_path):
     figures.accuracy_figure(_predictions(), {"gaussian_blur": 1.0}, png, pdf, 80)
     _check(png, pdf)
     png, pdf = _written(tmp_path, "metrics")
-    figures.metrics_figure(_metrics(), "d", "m", "gaussian_blur", 1.0, png, pdf, 80)
+    figures.metrics_figure(_summary(tmp_path), "d", "m", "gaussian_blur", 1.0, png, pdf, 80)
     _check(png, pdf)
     png, pdf = _written(tmp_path, "drift")
     figures.drift_heatmap(_metrics(), png, pdf, 80)
@@ -173,5 +239,10 @@ def test_an_empty_metrics_table_draws_a_placeholder(tmp_path):
 
     empty = concat_tables([], METRIC_COLUMNS, ["dataset"])
     png, pdf = _written(tmp_path, "empty")
-    figures.metrics_figure(empty, "d", "m", "gaussian_blur", 1.0, png, pdf, 80)
+    figures.metrics_figure(
+        _summary(tmp_path, empty, _predictions()), "d", "m", "gaussian_blur", 1.0, png, pdf, 80
+    )
+    _check(png, pdf)
+    png, pdf = _written(tmp_path, "empty_drift")
+    figures.drift_heatmap(empty, png, pdf, 80)
     _check(png, pdf)

@@ -1,5 +1,8 @@
 """Figures drawn from the result tables alone, in one style: seaborn paper context,
-PNG at the configured dpi plus a vector PDF (with no creation date, so reruns match)."""
+PNG at the configured dpi plus a vector PDF (with no creation date, so reruns match).
+
+seaborn and scipy are imported only where a figure needs them (the drift heatmap): the
+import costs ~1.2 s a job, and ``snakemake figures`` runs one job per figure kind."""
 
 from __future__ import annotations
 
@@ -12,10 +15,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+from matplotlib import cycler  # noqa: E402
 
 from salsweep.io import atomic_path, decode_png  # noqa: E402
-from salsweep.stages.aggregate import mean_ci, wilson_interval  # noqa: E402
+from salsweep.stages.aggregate import wilson_interval  # noqa: E402
 from salsweep.stages.examples import decode_map  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -24,9 +27,70 @@ CLEAN = "clean"
 MAIN_TARGETS = ("truth", "pred")  # per-class targets (targets: all) have their own figure
 
 
+# seaborn's colorblind palette (the first 10 colours of sns.color_palette("colorblind")).
+PALETTE = [
+    (0.00392156862745098, 0.45098039215686275, 0.6980392156862745),
+    (0.8705882352941177, 0.5607843137254902, 0.0196078431372549),
+    (0.00784313725490196, 0.6196078431372549, 0.45098039215686275),
+    (0.8352941176470589, 0.3686274509803922, 0.0),
+    (0.8, 0.47058823529411764, 0.7372549019607844),
+    (0.792156862745098, 0.5686274509803921, 0.3803921568627451),
+    (0.984313725490196, 0.6862745098039216, 0.8941176470588236),
+    (0.5803921568627451, 0.5803921568627451, 0.5803921568627451),
+    (0.9254901960784314, 0.8823529411764706, 0.2),
+    (0.33725490196078434, 0.7058823529411765, 0.9137254901960784),
+]
+# What sns.set_theme(context="paper", style="whitegrid", palette="colorblind",
+# font_scale=1.1) sets (tests/test_figures.py checks it still is), without importing seaborn.
+PAPER_STYLE = {
+    "axes.axisbelow": True,
+    "axes.edgecolor": ".8",
+    "axes.grid": True,
+    "axes.labelcolor": ".15",
+    "axes.labelsize": 10.56,
+    "axes.linewidth": 1.0,
+    "axes.prop_cycle": cycler("color", PALETTE),
+    "axes.titlesize": 10.56,
+    "font.sans-serif": [
+        "Arial",
+        "DejaVu Sans",
+        "Liberation Sans",
+        "Bitstream Vera Sans",
+        "sans-serif",
+    ],
+    "font.size": 10.56,
+    "grid.color": ".8",
+    "legend.fontsize": 9.68,
+    "legend.title_fontsize": 10.56,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 4.8,
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "patch.linewidth": 0.8,
+    "text.color": ".15",
+    "xtick.bottom": False,
+    "xtick.color": ".15",
+    "xtick.labelsize": 9.68,
+    "xtick.major.size": 4.8,
+    "xtick.major.width": 1.0,
+    "xtick.minor.size": 3.2,
+    "xtick.minor.width": 0.8,
+    "ytick.color": ".15",
+    "ytick.labelsize": 9.68,
+    "ytick.left": False,
+    "ytick.major.size": 4.8,
+    "ytick.major.width": 1.0,
+    "ytick.minor.size": 3.2,
+    "ytick.minor.width": 0.8,
+}
+
+
 def set_style() -> None:
-    sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.1)
-    plt.rcParams.update({"figure.max_open_warning": 0})
+    plt.rcParams.update(PAPER_STYLE)
+    # A fixed title position: matplotlib's automatic one measures every axis's tick labels
+    # on each draw.
+    plt.rcParams.update({"figure.max_open_warning": 0, "axes.titley": 1.0})
 
 
 def save(fig: plt.Figure, png: str, pdf: str, dpi: int) -> None:
@@ -88,7 +152,7 @@ def accuracy_figure(
     ncols = min(3, max(1, len(perturbations)))
     nrows = int(np.ceil(len(perturbations) / ncols)) or 1
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
-    palette = dict(zip(sorted(curve["pair"].unique()), sns.color_palette(n_colors=8), strict=False))
+    palette = dict(zip(sorted(curve["pair"].unique()), itertools.cycle(PALETTE)))
     for ax, perturbation in zip(axes.flat, perturbations, strict=False):
         part = curve[curve["perturbation"] == perturbation]
         for pair, line in part.groupby("pair", sort=True):
@@ -120,7 +184,7 @@ def accuracy_figure(
 
 
 def metrics_figure(
-    metrics: pd.DataFrame,
+    summary: pd.DataFrame,
     dataset: str,
     model: str,
     perturbation: str,
@@ -129,44 +193,68 @@ def metrics_figure(
     pdf: str,
     dpi: int,
 ) -> None:
-    """One sweep of one pair: facets method x metric, x = level, hue = target, mean and
-    95% t-interval over images (the same numbers as summary.csv)."""
+    """One sweep of one pair: facets method x metric, x = level, hue = target, the mean and
+    95% t-interval over images of summary.csv (``salsweep.stages.aggregate.summarize``)."""
     set_style()
-    table = metrics[(metrics["dataset"] == dataset) & (metrics["model"] == model)]
+    table = summary[
+        (summary["dataset"] == dataset)
+        & (summary["model"] == model)
+        & (summary["metric"] != "accuracy")
+    ]
     table = with_clean_reference(table, {perturbation: identity_level})
-    table = table[(table["perturbation"] == perturbation) & np.isfinite(table["value"])]
-    table = table[table["target"].isin(MAIN_TARGETS)]
+    table = table[(table["perturbation"] == perturbation) & np.isfinite(table["mean"])]
+    table = table[table["target"].isin(MAIN_TARGETS)].sort_values("level", kind="stable")
     methods = sorted(table["method"].unique())
     names = list(dict.fromkeys(table["metric"]))
     if table.empty:
         placeholder(f"no finite values: {model} on {dataset}, {perturbation}", png, pdf, dpi)
         return
     targets = sorted(table["target"].unique(), key=lambda t: (t != "truth", t))
-    colours = dict(zip(targets, sns.color_palette(n_colors=max(3, len(targets))), strict=False))
+    colours = dict(zip(targets, itertools.cycle(PALETTE)))
+    # A fixed layout in inches: tight_layout re-measures every label, ~half the draw time.
+    width, height = 3.0 * len(names) + 1.3, 2.3 * len(methods) + 0.9
     fig, axes = plt.subplots(
-        len(methods), len(names), figsize=(2.8 * len(names), 2.4 * len(methods)), squeeze=False
+        len(methods), len(names), figsize=(width, height), squeeze=False, sharex=True
     )
+    fig.subplots_adjust(
+        left=0.6 / width,
+        right=1 - 1.3 / width,
+        bottom=0.55 / height,
+        top=1 - 0.75 / height,
+        wspace=0.32,
+        hspace=0.35,
+    )
+    panels = dict(iter(table.groupby(["method", "metric", "target"], sort=False)))
     for (r, method), (c, metric) in itertools.product(enumerate(methods), enumerate(names)):
         ax = axes[r, c]
-        part = table[(table["method"] == method) & (table["metric"] == metric)]
         for target in targets:
-            line = [
-                (level, *mean_ci(group["value"].to_numpy())[1:])
-                for level, group in part[part["target"] == target].groupby("level", sort=True)
-            ]
-            if not line:
+            line = panels.get((method, metric, target))
+            if line is None:
                 continue
-            levels, means, lows, highs = map(np.asarray, zip(*line, strict=True))
-            ax.plot(levels, means, marker="o", markersize=3, color=colours[target], label=target)
-            ax.fill_between(levels, lows, highs, color=colours[target], alpha=0.2, linewidth=0)
+            levels = line["level"].to_numpy()
+            colour = colours[target]
+            ax.plot(levels, line["mean"], marker="o", markersize=3, color=colour, label=target)
+            ax.fill_between(
+                levels, line["ci_low"], line["ci_high"], color=colour, alpha=0.2, linewidth=0
+            )
         ax.axvline(identity_level, color="grey", linestyle="--", linewidth=0.8)
-        ax.set_title(f"{method} | {metric}", fontsize=9)
+        ax.set_title(f"{method} | {metric}", fontsize=8)
         ax.set_xlabel(perturbation if r == len(methods) - 1 else "")
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
     handles, labels = axes[0, 0].get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, title="target", loc="upper right", frameon=False)
-    fig.suptitle(f"{model} on {dataset}: map metrics against {perturbation} level (95% CI)")
-    fig.tight_layout(rect=(0, 0, 0.92, 0.97))
+        fig.legend(
+            handles,
+            labels,
+            title="target",
+            loc="upper right",
+            bbox_to_anchor=(1 - 0.1 / width, 1 - 0.75 / height),
+            frameon=False,
+        )
+    fig.suptitle(
+        f"{model} on {dataset}: map metrics against {perturbation} level (95% CI)",
+        y=1 - 0.25 / height,
+    )
     save(fig, png, pdf, dpi)
 
 
@@ -254,7 +342,7 @@ def draw_accuracy(predictions_path: str, identity_levels: dict, png: str, pdf: s
 
 
 def draw_metrics(
-    metrics_path: str,
+    summary_path: str,
     panels: list,
     identity_levels: dict,
     pngs: list[str],
@@ -262,12 +350,12 @@ def draw_metrics(
     dpi: int,
 ) -> None:
     """One figure per (dataset, model, perturbation) in ``panels``, in the order of pngs."""
-    from salsweep.io import read_table
+    from salsweep.stages.aggregate import read_summary
 
-    metrics = read_table(metrics_path)
+    summary = read_summary(summary_path)
     for (dataset, model, perturbation), png, pdf in zip(panels, pngs, pdfs, strict=True):
         level = identity_levels[perturbation]
-        metrics_figure(metrics, dataset, model, perturbation, level, png, pdf, dpi)
+        metrics_figure(summary, dataset, model, perturbation, level, png, pdf, dpi)
 
 
 def draw_grids(
@@ -298,6 +386,8 @@ def draw_grids(
 def drift_heatmap(metrics: pd.DataFrame, png: str, pdf: str, dpi: int, metric: str = "xcorr"):
     """Method x perturbation, colour = mean drift metric at each sweep's strongest level,
     one panel per (dataset, model, target)."""
+    import seaborn
+
     set_style()
     table = metrics[(metrics["metric"] == metric) & (metrics["perturbation"] != CLEAN)]
     table = table[np.isfinite(table["value"]) & table["target"].isin(MAIN_TARGETS)]
@@ -321,7 +411,9 @@ def drift_heatmap(metrics: pd.DataFrame, png: str, pdf: str, dpi: int, metric: s
             index="method", columns="perturbation", values="value", aggfunc="mean"
         )
         grid.columns = [f"{p}\n@{strongest[p]:g}" for p in grid.columns]
-        sns.heatmap(grid, ax=ax, vmin=-1, vmax=1, cmap="RdBu", annot=True, fmt=".2f", cbar=False)
+        seaborn.heatmap(
+            grid, ax=ax, vmin=-1, vmax=1, cmap="RdBu", annot=True, fmt=".2f", cbar=False
+        )
         ax.set_title(f"{model} on {dataset} | {target}", fontsize=9)
         ax.set_xlabel("")
         ax.set_ylabel("")

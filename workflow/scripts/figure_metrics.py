@@ -4,7 +4,7 @@ from salsweep.snakemake_io import run_script
 run_script(
     snakemake,
     draw_metrics,
-    metrics_path=snakemake.input.metrics,
+    summary_path=snakemake.input.summary,
     panels=snakemake.params.panels,
     identity_levels=snakemake.params.identity_levels,
     pngs=list(snakemake.output.png),

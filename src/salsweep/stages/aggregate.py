@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from salsweep.io import atomic_path, read_table, write_table
 from salsweep.stages.classify import PREDICTION_COLUMNS
@@ -53,6 +52,8 @@ def mean_ci(values: np.ndarray) -> tuple[int, float, float, float]:
     mean = float(values.mean())
     if n < 2:
         return n, mean, np.nan, np.nan
+    from scipy import stats  # here: figures import this module and need no scipy
+
     sem = float(values.std(ddof=1)) / np.sqrt(n)
     half = float(stats.t.ppf(0.975, n - 1)) * sem
     return n, mean, mean - half, mean + half
@@ -83,6 +84,25 @@ def summarize(predictions: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
     return summary.sort_values(GROUP, kind="stable").reset_index(drop=True)
 
 
+SUMMARY_FLOATS = ["level", "n", "mean", "ci_low", "ci_high"]
+
+
+def write_summary(summary: pd.DataFrame, path: str) -> None:
+    with atomic_path(path) as tmp:
+        summary.to_csv(tmp, index=False, float_format="%.10g")
+
+
+def read_summary(path: str) -> pd.DataFrame:
+    """summary.csv as written: names stay strings (accuracy rows have empty method and
+    target, not NaN), empty numbers are NaN."""
+    return pd.read_csv(
+        path,
+        dtype={c: (np.float64 if c in SUMMARY_FLOATS else str) for c in SUMMARY_COLUMNS},
+        keep_default_na=False,
+        na_values={c: [""] for c in SUMMARY_FLOATS},
+    )
+
+
 def aggregate(
     prediction_paths: list[str],
     metric_paths: list[str],
@@ -99,8 +119,7 @@ def aggregate(
     write_table(predictions, out_predictions)
     write_table(metrics, out_metrics)
     write_table(rejects, out_rejects)
-    with atomic_path(out_summary) as tmp:
-        summary.to_csv(tmp, index=False, float_format="%.10g")
+    write_summary(summary, out_summary)
     log.info(
         "predictions %d rows, metrics %d rows, summary %d rows, rejects %d",
         len(predictions),
