@@ -18,6 +18,7 @@ from salsweep.perturbations import (  # noqa: E402
     validate_perturbation,
 )
 from salsweep.perturbations.sweep import identity_level_of  # noqa: E402
+from salsweep.seeding import format_level  # noqa: E402
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -316,9 +317,10 @@ def test_expand_linspace_integer_and_plain():
         15,
         20,
     ]
-    assert expand_levels("salt", {"linspace": [0, 0.2, 5]}) == pytest.approx(
-        [0.0, 0.05, 0.1, 0.15, 0.2]
-    )
+    # exactly, with no float noise for file paths (np.linspace gives 0.15000000000000002)
+    salt = expand_levels("salt", {"linspace": [0, 0.2, 5]})
+    assert salt == [0.0, 0.05, 0.1, 0.15, 0.2]
+    assert [format_level(level) for level in salt] == ["0", "0.05", "0.1", "0.15", "0.2"]
     assert expand_levels("jpeg_quality", {"linspace": [100, 10, 4]}) == [100, 70, 40, 10]
 
 

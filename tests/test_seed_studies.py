@@ -128,7 +128,8 @@ def test_s001_levels_are_the_notebook_linspaces_and_start_at_the_identity():
     config = load_study("s001_eurosat_convnext_rise")
     study = Study(config)
     assert study.levels("gaussian_blur") == ["1", "5", "11", "15", "21"]
-    assert [float(x) for x in study.levels("salt")] == list(np.linspace(0, 0.2, 5))
+    assert [float(x) for x in study.levels("salt")] == pytest.approx(np.linspace(0, 0.2, 5))
+    assert study.levels("salt") == ["0", "0.05", "0.1", "0.15", "0.2"]  # clean paths
     assert config["datasets"]["eurosat"]["subset"] == 0.01
     assert config["saliency"]["methods"] == {
         "rise_debiased": {"n": 200, "s": 8, "p1": 0.5, "seed": 123}

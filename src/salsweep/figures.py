@@ -108,6 +108,37 @@ def save(fig: plt.Figure, png: str, pdf: str, dpi: int) -> None:
     plt.close(fig)
 
 
+def fixed_grid(
+    nrows: int,
+    ncols: int,
+    *,
+    cell: tuple[float, float],
+    pad: tuple[float, float],
+    margins: tuple[float, float, float, float],
+    spacing: tuple[float, float],
+    **subplots_kw,
+):
+    """Panels in a layout fixed in inches: (fig, axes [nrows, ncols], (width, height)).
+
+    The figure is ``cell`` per panel plus ``pad`` (w, h); ``margins`` (left, right, bottom,
+    top) are inches, ``spacing`` (wspace, hspace) fractions of a panel. tight_layout and
+    constrained layout re-measure every label on each draw, about half the drawing time
+    of a many-panel figure.
+    """
+    width, height = cell[0] * ncols + pad[0], cell[1] * nrows + pad[1]
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, **subplots_kw)
+    left, right, bottom, top = margins
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        wspace=spacing[0],
+        hspace=spacing[1],
+    )
+    return fig, axes, (width, height)
+
+
 def placeholder(text: str, png: str, pdf: str, dpi: int) -> None:
     """A page that says why there is nothing to draw, so the set of files stays fixed."""
     set_style()
@@ -211,18 +242,14 @@ def metrics_figure(
         return
     targets = sorted(table["target"].unique(), key=lambda t: (t != "truth", t))
     colours = dict(zip(targets, itertools.cycle(PALETTE)))
-    # A fixed layout in inches: tight_layout re-measures every label, ~half the draw time.
-    width, height = 3.0 * len(names) + 1.3, 2.3 * len(methods) + 0.9
-    fig, axes = plt.subplots(
-        len(methods), len(names), figsize=(width, height), squeeze=False, sharex=True
-    )
-    fig.subplots_adjust(
-        left=0.6 / width,
-        right=1 - 1.3 / width,
-        bottom=0.55 / height,
-        top=1 - 0.75 / height,
-        wspace=0.32,
-        hspace=0.35,
+    fig, axes, (width, height) = fixed_grid(
+        len(methods),
+        len(names),
+        cell=(3.0, 2.3),
+        pad=(1.3, 0.9),
+        margins=(0.6, 1.3, 0.55, 0.75),
+        spacing=(0.32, 0.35),
+        sharex=True,
     )
     panels = dict(iter(table.groupby(["method", "metric", "target"], sort=False)))
     for (r, method), (c, metric) in itertools.product(enumerate(methods), enumerate(names)):
@@ -291,16 +318,13 @@ def grid_figure(examples: pd.DataFrame, predictions: pd.DataFrame, png: str, pdf
     norm = matplotlib.colors.Normalize(vmin=-1.0 if signed else 0.0, vmax=1.0)
     ncols = 1 + len(targets)
     nrows = len(conditions)
-    # A fixed layout: constrained layout re-measures every title and costs seconds here.
-    width, height = 1.9 * ncols + 1.2, 2.05 * nrows + 0.7
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
-    fig.subplots_adjust(
-        left=0.1 / width,
-        right=1 - 1.2 / width,
-        bottom=0.1 / height,
-        top=1 - 0.75 / height,
-        wspace=0.08,
-        hspace=0.22,
+    fig, axes, (width, height) = fixed_grid(
+        nrows,
+        ncols,
+        cell=(1.9, 2.05),
+        pad=(1.2, 0.7),
+        margins=(0.1, 1.2, 0.1, 0.75),
+        spacing=(0.08, 0.22),
     )
     for r, (perturbation, level) in enumerate(conditions):
         rows = examples[(examples["perturbation"] == perturbation) & (examples["level"] == level)]
@@ -431,15 +455,13 @@ def methods_figure(examples: pd.DataFrame, png: str, pdf: str, dpi: int, target:
     methods = sorted(examples["method"].unique())
     conditions = ordered_conditions(examples)
     nrows, ncols = len(conditions), 1 + len(methods)
-    width, height = 1.7 * ncols + 0.2, 1.85 * nrows + 0.7
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
-    fig.subplots_adjust(
-        left=0.1 / width,
-        right=1 - 0.1 / width,
-        bottom=0.1 / height,
-        top=1 - 0.75 / height,
-        wspace=0.08,
-        hspace=0.25,
+    fig, axes, (width, height) = fixed_grid(
+        nrows,
+        ncols,
+        cell=(1.7, 1.85),
+        pad=(0.2, 0.7),
+        margins=(0.1, 0.1, 0.1, 0.75),
+        spacing=(0.08, 0.25),
     )
     for r, (perturbation, level) in enumerate(conditions):
         rows = examples[(examples["perturbation"] == perturbation) & (examples["level"] == level)]
@@ -503,15 +525,13 @@ def class_grid_figure(examples: pd.DataFrame, png: str, pdf: str, dpi: int) -> N
     colormap = plt.get_cmap("RdBu_r" if signed else "inferno")
     norm = matplotlib.colors.Normalize(vmin=-1.0 if signed else 0.0, vmax=1.0)
     nrows, ncols = len(conditions), 1 + len(order)
-    width, height = 1.45 * ncols + 1.2, 1.6 * nrows + 0.8
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
-    fig.subplots_adjust(
-        left=0.1 / width,
-        right=1 - 1.2 / width,
-        bottom=0.1 / height,
-        top=1 - 0.8 / height,
-        wspace=0.06,
-        hspace=0.3,
+    fig, axes, (width, height) = fixed_grid(
+        nrows,
+        ncols,
+        cell=(1.45, 1.6),
+        pad=(1.2, 0.8),
+        margins=(0.1, 1.2, 0.1, 0.8),
+        spacing=(0.06, 0.3),
     )
     for r, (perturbation, level) in enumerate(conditions):
         at = (classes["perturbation"] == perturbation) & (classes["level"] == level)

@@ -111,7 +111,9 @@ def _linspace(kind: str, spec: Mapping[str, Any]) -> list[float]:
 
     values = np.linspace(start, stop, num, endpoint=True)
     if not (odd or integer):
-        return [float(v) for v in values]
+        # 12 significant digits: linspace's float noise (0.15000000000000002) would
+        # otherwise end up in file paths and figure labels.
+        return [float(f"{v:.12g}") for v in values]
     # As NRTK's image-classification saliency notebook builds its Gaussian blur kernel sizes:
     # floor, cast to int, then an even k becomes k + 1.
     ints = [int(v) for v in np.floor(values).astype(int)]
