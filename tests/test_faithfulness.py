@@ -322,7 +322,7 @@ def test_study_names_a_bad_model_metric(metrics, key, needle):
 
 
 # -- stage and pipeline -----------------------------------------------------------------
-def test_stage_writes_a_long_table(tmp_path, standins):
+def test_stage_writes_a_long_table(tmp_path, standins, monkeypatch):
     from salsweep.stages.model_metrics import score_model_shard
 
     images, labels = tiny_images(3, seed=3)
@@ -344,20 +344,29 @@ def test_stage_writes_a_long_table(tmp_path, standins):
     )
     save_maps(maps, tmp_path / "maps.safetensors")
     keys = {"dataset": "tiny", "model": "vit", "method": "vanilla_gradient"}
-    score_model_shard(
-        str(tmp_path / "maps.safetensors"),
-        str(tmp_path / "images.parquet"),
-        str(tmp_path / "classes.json"),
-        str(tmp_path / "out.parquet"),
-        metric_specs=[{"name": "deletion_auc", "steps": 4}, {"name": "ssr_crop"}],
-        keys={**keys, "perturbation": "clean", "level": "0"},
-        spec={"source": "hf", "path": str(standins["vit"])},
-        device="cpu",
-        weights_path=None,
-        batch_size=4,
-        deterministic=True,
-    )
-    out = pd.read_parquet(tmp_path / "out.parquet")
+
+    def score(out_name: str) -> pd.DataFrame:
+        score_model_shard(
+            str(tmp_path / "maps.safetensors"),
+            str(tmp_path / "images.parquet"),
+            str(tmp_path / "classes.json"),
+            str(tmp_path / out_name),
+            metric_specs=[{"name": "deletion_auc", "steps": 4}, {"name": "ssr_crop"}],
+            keys={**keys, "perturbation": "clean", "level": "0"},
+            spec={"source": "hf", "path": str(standins["vit"])},
+            device="cpu",
+            weights_path=None,
+            batch_size=4,
+            deterministic=True,
+        )
+        return pd.read_parquet(tmp_path / out_name)
+
+    out = score("out.parquet")
+    # Calls of 3 (image, target) pairs split image 1 across calls; each value stays its own.
+    import salsweep.stages.model_metrics as stage
+
+    monkeypatch.setattr(stage, "MAPS_PER_CALL", 3)
+    pd.testing.assert_frame_equal(score("small_calls.parquet"), out)
     assert list(out.columns) == METRIC_COLUMNS
     assert len(out) == 3 * 2 * 2
     assert set(out["metric"]) == {"deletion_auc@0,4", "ssr_crop@mean_std"}

@@ -11,7 +11,12 @@ import pandas as pd
 
 from salsweep.io import load_maps, read_table, write_table
 from salsweep.stages.map_metrics import METRIC_COLUMNS
-from salsweep.stages.modelling import images_by_shape, load_job_classifier, resolve_batch_size
+from salsweep.stages.modelling import (
+    decode_rows,
+    load_job_classifier,
+    resolve_batch_size,
+    rows_by_size,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +56,28 @@ def score_model_shard(
         )
         if result.class_names and result.class_names != list(classifier.class_names):
             raise ValueError(f"{maps_path}: maps were made for other classes than the model's")
-        for rows, images in images_by_shape(table):
-            if result.maps.shape[2:] != images.shape[1:3]:
-                raise ValueError(f"maps are {result.maps.shape[2:]}, images {images.shape[1:3]}")
-            batch = resolve_batch_size(batch_size, classifier, images.shape[1:3])
-            # Every (image, target) pair of this group, so a call mixes targets and images.
-            pair_image = np.repeat(np.arange(len(rows)), n_targets)
+        # Images are decoded per call, not all up front: memory does not grow with the shard.
+        for hw, rows in rows_by_size(table):
+            if result.maps.shape[2:] != hw:
+                raise ValueError(f"{maps_path}: maps are {result.maps.shape[2:]}, images {hw}")
+            batch = resolve_batch_size(batch_size, classifier, hw)
+            # Every (image, target) pair of this size, so a call mixes targets and images.
+            pair_row = np.repeat(rows, n_targets)
             pair_target = np.tile(np.arange(n_targets), len(rows))
-            for start in range(0, len(pair_image), MAPS_PER_CALL):
-                local = pair_image[start : start + MAPS_PER_CALL]
+            for start in range(0, len(pair_row), MAPS_PER_CALL):
+                row = pair_row[start : start + MAPS_PER_CALL]
                 target = pair_target[start : start + MAPS_PER_CALL]
+                unique_rows, inverse = np.unique(row, return_inverse=True)
                 scores = score_model_metrics(
                     metric_specs,
                     classifier,
-                    images[local],
-                    result.maps[rows[local], target],
-                    result.targets[rows[local], target],
+                    decode_rows(table, unique_rows)[inverse],
+                    result.maps[row, target],
+                    result.targets[row, target],
                     batch,
                 )
                 for label, score in scores.items():
-                    values[label][rows[local], target] = score
+                    values[label][row, target] = score
     frames = [
         pd.DataFrame(
             {

@@ -92,12 +92,3 @@ def predict_padded(classifier: Any, images: np.ndarray, batch_size: int) -> np.n
     if n and pad:
         images = np.concatenate([images, np.repeat(images[-1:], pad, axis=0)])
     return classifier.predict_proba(images, batch_size=batch_size)[:n]
-
-
-def images_by_shape(table: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Row indices and stacked uint8 images, one group per image shape (in first-seen order)."""
-    images = decode_images(table["image"])
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for index, image in enumerate(images):
-        groups.setdefault(image.shape, []).append(index)
-    return [(np.asarray(rows), np.stack([images[i] for i in rows])) for rows in groups.values()]
