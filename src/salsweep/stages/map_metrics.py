@@ -28,11 +28,10 @@ def ground_truth_masks(
     table: pd.DataFrame, shape: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which rows have a mask, and those masks as booleans [n_with_mask, H, W]."""
-    has_mask = table["mask"].notna().to_numpy() if len(table) else np.zeros(0, dtype=bool)
-    blobs = table["mask"][has_mask]
-    masks = np.stack([decode_png(blob) > 0 for blob in blobs]) if has_mask.any() else None
-    if masks is None:
+    has_mask = table["mask"].notna().to_numpy(dtype=bool)
+    if not has_mask.any():
         return has_mask, np.zeros((0, *shape), dtype=bool)
+    masks = np.stack([decode_png(blob) > 0 for blob in table["mask"][has_mask]])
     if masks.shape[1:] != shape:
         raise ValueError(f"masks are {masks.shape[1:]}, maps are {shape}")
     return has_mask, masks
