@@ -98,6 +98,13 @@ def train_split_spec(wildcards):
     return STUDY.dataset_spec(wildcards.dataset, split="train")
 
 
+def dataset_files(wildcards):
+    """The dataset's local files (data_dir, data_files): an edit reruns its rules."""
+    from salsweep.datasets import local_inputs
+
+    return local_inputs(STUDY.dataset_spec(wildcards.dataset))
+
+
 def n_shards(wildcards):
     return STUDY.n_shards(wildcards.dataset)
 

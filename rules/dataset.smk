@@ -5,6 +5,8 @@ localrules:
 
 
 rule dataset:
+    input:
+        files=dataset_files,
     output:
         table=f"{RESULTS}/datasets/{{dataset}}/eval.parquet",
         classes=f"{RESULTS}/datasets/{{dataset}}/classes.json",
@@ -24,6 +26,8 @@ rule dataset:
 
 
 rule dataset_train_split:
+    input:
+        files=dataset_files,
     output:
         table=f"{RESULTS}/datasets/{{dataset}}/train.parquet",
         rejects=f"{RESULTS}/datasets/{{dataset}}/train_rejects.parquet",

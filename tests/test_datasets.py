@@ -21,7 +21,7 @@ from PIL import Image
 from salsweep.datasets import DATASETS, DatasetSplit, check_source_params, prepare_split
 from salsweep.datasets.bundled_photos import catalogue, imagenet_classes, photo_box
 from salsweep.datasets.prepare import normalise_split
-from salsweep.io import decode_png
+from salsweep.io import IMAGE_COLUMNS, decode_png
 
 CLASSES = ["cat", "dog", "fish"]
 N_TEST, N_TRAIN = 12, 7
@@ -217,7 +217,8 @@ def test_digits_split_is_disjoint_stratified_and_seeded():
     )
 
     # Pixels and ink masks follow the documented formulas.
-    for image_id, blob, label, mask_blob in evals.table.head(40).itertuples(index=False):
+    rows = evals.table[IMAGE_COLUMNS].head(40).itertuples(index=False)
+    for image_id, blob, label, mask_blob in rows:
         index = int(image_id.split("-")[1])
         values = digits.images[index]
         assert label == digits.target[index]
@@ -393,7 +394,18 @@ def test_bad_items_are_converted_or_rejected():
         ({"source": "sklearn_digits", "image_size": [0, 4]}, "image_size"),
         ({"source": "sklearn_digits", "image_size": "big"}, "image_size"),
         ({"source": "hf"}, "'path'"),
-        ({"source": "hf", "path": "cifar10", "split": "train"}, "must differ"),
+        (
+            {"source": "hf", "path": "cifar10", "split": "train", "train_split": "train"},
+            "must differ.*set train_split: null",
+        ),
+        ({"source": "hf", "path": "cifar10", "train_split": ""}, "or null"),
+        ({"source": "hf", "path": "/no/such/folder"}, "'path': no such file or folder"),
+        ({"source": "hf", "path": "imagefolder", "data_dir": "no/such"}, "'data_dir'.*no/such"),
+        (
+            {"source": "hf", "path": "parquet", "data_files": {"test": "/no/test.parquet"}},
+            "'data_files': no such file '/no/test.parquet'",
+        ),
+        ({"source": "hf", "path": "parquet", "data_files": "/no/*.parquet"}, "matches no file"),
         ({"source": "hf", "path": "cifar10", "data_files": 3}, "data_files"),
         ({"source": "bundled_photos", "photos": ["nope"]}, "unknown ids"),
         ({"source": "imagenet"}, "unknown dataset source 'imagenet'"),

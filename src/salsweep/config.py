@@ -141,6 +141,15 @@ class Study:
                     f"models.{name}.train.dataset",
                     "bundled_photos has no train split; use sklearn_digits or an hf dataset",
                 )
+            if datasets[train_dataset]["source"] == "hf":
+                from salsweep.datasets.hf import train_split_of
+
+                if train_split_of(datasets[train_dataset]) is None:
+                    raise ConfigError(
+                        f"models.{name}.train.dataset",
+                        f"dataset {train_dataset!r} has no train split (train_split is null, "
+                        "or split is train); set its train_split",
+                    )
         elif spec.get("train"):
             raise ConfigError(f"models.{name}.train", "only models of source 'train' are trained")
 

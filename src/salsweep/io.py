@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 IMAGE_COLUMNS = ["image_id", "image", "label", "mask"]
+DATASET_COLUMNS = [*IMAGE_COLUMNS, "source"]  # a dataset table: + the file each image came from
 
 
 @contextmanager

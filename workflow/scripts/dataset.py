@@ -10,4 +10,5 @@ run_script(
     table_path=snakemake.output.table,
     rejects_path=snakemake.output.rejects,
     classes_path=snakemake.output.get("classes"),
+    dataset=snakemake.wildcards.dataset,
 )

@@ -6,6 +6,13 @@ The pipeline calls :func:`prepare_split`; config validation calls
 
 from salsweep.datasets import bundled_photos, hf, sklearn_digits  # noqa: F401  (registers)
 from salsweep.datasets.base import DATASETS, DatasetSource, DatasetSplit
-from salsweep.datasets.prepare import check_source_params, prepare_split
+from salsweep.datasets.prepare import check_source_params, local_inputs, prepare_split
 
-__all__ = ["DATASETS", "DatasetSource", "DatasetSplit", "check_source_params", "prepare_split"]
+__all__ = [
+    "DATASETS",
+    "DatasetSource",
+    "DatasetSplit",
+    "check_source_params",
+    "local_inputs",
+    "prepare_split",
+]

@@ -2,7 +2,9 @@
 
 ``load`` returns a :class:`DatasetSplit`: a DataFrame with the columns of
 ``salsweep.io.IMAGE_COLUMNS`` (``image_id`` str, ``image`` PNG bytes of HxWx3 uint8,
-``label`` int, ``mask`` PNG bytes of an HxW uint8 0/255 mask or None) plus class names.
+``label`` int, ``mask`` PNG bytes of an HxW uint8 0/255 mask or None), optionally
+``source`` (the file an image came from, "" when unknown), plus class names. ``rejects``
+has ``image_id``, ``reason`` and optionally ``source``.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import pandas as pd
 
 from salsweep.registry import Registry
 
+REJECT_COLUMNS = ["image_id", "reason", "source"]
+
 
 @dataclass
 class DatasetSplit:
     table: pd.DataFrame
     class_names: list[str]
     rejects: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame({"image_id": [], "reason": []}).astype(str)
+        default_factory=lambda: pd.DataFrame({c: [] for c in REJECT_COLUMNS}).astype(str)
     )
 
 

@@ -9,11 +9,18 @@ instead, and a local data file (``x.parquet``) is read with the builder of its e
 Images are read undecoded (``Image(decode=False)``) and handed on as their stored bytes;
 ``prepare_split`` decodes and normalises them. Row ids default to
 ``f"{hf_split}-{row_index}"`` with the row's index in the full split, so a subset keeps the
-ids it would have in the full split.
+ids it would have in the full split. Where a row names its file, ``source`` keeps that
+path, relative to the local folder it came from (``data_dir``, or ``path``).
+
+``train_split: null`` says the dataset has no train split; it is implied when ``split`` is
+``train`` and ``train_split`` is not given (an imagefolder without split folders holds one
+split, named train). Local files (``path``, ``data_dir``, ``data_files``) must exist when the
+config is checked, and :meth:`HFSource.local_files` lists them as inputs of the dataset rule.
 """
 
 from __future__ import annotations
 
+import glob
 import numbers
 import os
 from collections.abc import Mapping
@@ -22,9 +29,9 @@ from typing import Any
 
 import pandas as pd
 
-from salsweep.datasets.base import DATASETS, DatasetSplit
-from salsweep.datasets.prepare import ParamSource, box_mask, subset_indices
-from salsweep.io import IMAGE_COLUMNS, encode_png
+from salsweep.datasets.base import DATASETS, REJECT_COLUMNS, DatasetSplit
+from salsweep.datasets.prepare import ParamSource, box_mask, decode_image, subset_indices
+from salsweep.io import DATASET_COLUMNS, encode_png
 
 # Builders a local data file can be read with, by file extension.
 FILE_BUILDERS = {
@@ -38,6 +45,11 @@ FILE_BUILDERS = {
 IMAGE_NAMES = ("image", "img", "pixel_values")
 LABEL_NAMES = ("label", "labels", "fine_label", "coarse_label")
 BATCH = 256
+# Builders datasets ships; with one of these as ``path``, data_dir and data_files are local.
+PACKAGED_BUILDERS = frozenset(
+    {"arrow", "csv", "imagefolder", "json", "pandas", "parquet", "text", "webdataset"}
+)
+GLOB_CHARS = frozenset("*?[")
 
 
 def _is_saved_folder(path: str) -> bool:
@@ -59,6 +71,122 @@ def _paths(value: Any) -> bool:
     return isinstance(value, str) or (
         isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
     )
+
+
+def train_split_of(params: Mapping[str, Any]) -> str | None:
+    """The configured train split; None when there is none (see the module doc)."""
+    if "train_split" in params:
+        return params["train_split"]
+    return None if params.get("split") == "train" else "train"
+
+
+def _with_train_split(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {**params, "train_split": train_split_of(params)}
+
+
+def _looks_local(path: str) -> bool:
+    """A path a hub id cannot be: absolute, ./ or ../ relative, or ~."""
+    return os.path.isabs(path) or path.startswith((".", "~"))
+
+
+def _file_list(value: Any) -> list[str]:
+    if isinstance(value, Mapping):
+        return [f for v in value.values() for f in _file_list(v)]
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every non-hidden file below ``folder``, sorted."""
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out.extend(Path(root) / f for f in sorted(files) if not f.startswith("."))
+    return out
+
+
+def _local_paths(params: Mapping[str, Any]) -> list[Path]:
+    """The local files and folders the config reads; ValueError naming a missing one.
+
+    Resolved as ``datasets.load_dataset`` does: ``data_dir`` relative to a local folder
+    ``path`` (else to the working directory), ``data_files`` relative to ``data_dir``.
+    A hub id names files in the hub repository: nothing local.
+    """
+    path = params["path"]
+    local = Path(os.path.expanduser(path))
+    if local.is_file():
+        return [local]
+    if local.is_dir():
+        if _is_saved_folder(path):
+            return [local]
+        return _named_paths(params, local)
+    if _looks_local(path):
+        raise ValueError(f"hf parameter 'path': no such file or folder {path!r}")
+    if path not in PACKAGED_BUILDERS:
+        return []
+    return _named_paths(params, Path("."))
+
+
+def _named_paths(params: Mapping[str, Any], base: Path) -> list[Path]:
+    where = "" if base == Path(".") else f" in {str(base)!r}"
+    if params["data_dir"] is not None:
+        base = base / os.path.expanduser(params["data_dir"])
+        if not base.is_dir():
+            raise ValueError(
+                f"hf parameter 'data_dir': no such folder {params['data_dir']!r}{where}"
+            )
+        where = f" in {str(base)!r}"
+    if params["data_files"] is None:
+        return [base]
+    found: list[Path] = []
+    for name in _file_list(params["data_files"]):
+        if "://" in name:
+            continue  # a remote URL: datasets downloads it
+        pattern = base / os.path.expanduser(name)
+        if GLOB_CHARS & set(name):
+            matches = sorted(Path(m) for m in glob.glob(str(pattern), recursive=True))
+            if not matches:
+                raise ValueError(f"hf parameter 'data_files': {name!r} matches no file{where}")
+            found.extend(matches)
+        elif not pattern.exists():
+            raise ValueError(f"hf parameter 'data_files': no such file {name!r}{where}")
+        else:
+            found.append(pattern)
+    return found
+
+
+def local_input_files(params: Mapping[str, Any]) -> list[str]:
+    """Every local file the dataset reads (folders walked, hidden files skipped), sorted."""
+    files: set[str] = set()
+    for path in _local_paths(params):
+        if path.is_dir():
+            files.update(str(f) for f in _files_under(path))
+        else:
+            files.add(str(path))
+    return sorted(files)
+
+
+def _source_base(params: Mapping[str, Any]) -> Path | None:
+    """The local folder that row paths are given relative to in ``source``."""
+    path = Path(os.path.expanduser(params["path"]))
+    if not path.is_dir() and params["path"] not in PACKAGED_BUILDERS:
+        return None
+    base = path if path.is_dir() else Path(".")
+    if params["data_dir"] is not None:
+        base = base / os.path.expanduser(params["data_dir"])
+    return base.resolve() if base.is_dir() else None
+
+
+def _source_of(value: Any, base: Path | None) -> str:
+    """The file path an image cell names, relative to ``base`` when below it; else ""."""
+    name = value.get("path") if isinstance(value, Mapping) else value
+    if not isinstance(name, (str, os.PathLike)) or not str(name):
+        return ""
+    if base is not None and os.path.isabs(name):
+        try:
+            return Path(name).resolve().relative_to(base).as_posix()
+        except ValueError:
+            pass
+    return Path(name).as_posix()
 
 
 def _pick_column(
@@ -105,12 +233,9 @@ def _blob(value: Any) -> bytes | None:
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
-    import io
-
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        return image.height, image.width
+    """(height, width) as decoded, EXIF orientation applied; ValueError if unreadable."""
+    height, width = decode_image(data).shape[:2]
+    return height, width
 
 
 def _boxes(value: Any) -> list[list[float]]:
@@ -152,17 +277,23 @@ class HFSource(ParamSource):
     def validate(cls, params: Mapping[str, Any]) -> None:
         if not isinstance(params.get("path"), str) or not params["path"]:
             raise ValueError("hf parameter 'path' is required: a hub id, builder name or folder")
-        for key in ("split", "train_split"):
-            if not isinstance(params.get(key), str) or not params[key]:
-                raise ValueError(f"hf parameter {key!r} must be a split name, got {params[key]!r}")
+        if not isinstance(params.get("split"), str) or not params["split"]:
+            raise ValueError(f"hf parameter 'split' must be a split name, got {params['split']!r}")
+        train_split = params.get("train_split")
+        if train_split is not None and (not isinstance(train_split, str) or not train_split):
+            raise ValueError(
+                "hf parameter 'train_split' must be a split name, or null for a dataset "
+                f"without one, got {train_split!r}"
+            )
         for key in ("name", "data_dir", "revision", "cache_dir"):
             _optional_str(params, key)
         for key in ("image_column", "label_column", "mask_column", "bbox_column", "id_column"):
             _optional_str(params, key)
-        if params["split"] == params["train_split"]:
+        if params["split"] == train_split:
             raise ValueError(
-                f"hf parameters 'split' and 'train_split' must differ (both {params['split']!r})"
-                " so the evaluated images are not training images"
+                f"hf parameters 'split' and 'train_split' must differ (both {train_split!r})"
+                " so the evaluated images are not training images; if the dataset has no"
+                " other split to train on, set train_split: null"
             )
         if params["mask_column"] and params["bbox_column"]:
             raise ValueError("hf: set at most one of 'mask_column' and 'bbox_column'")
@@ -187,6 +318,19 @@ class HFSource(ParamSource):
             raise ValueError("hf parameter 'class_names' must be a list of unique strings")
         if not isinstance(params.get("trust_remote_code"), bool):
             raise ValueError("hf parameter 'trust_remote_code' must be true or false")
+        _local_paths(params)
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        super().check_params(_with_train_split(params))
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**_with_train_split(params))
+
+    @classmethod
+    def local_files(cls, params: Mapping[str, Any]) -> list[str]:
+        """The local files this config reads, so that editing one reruns the dataset rule."""
+        return local_input_files({**cls.defaults, **params})
 
     def _open(self, hf_split: str) -> Any:
         import datasets
@@ -230,6 +374,11 @@ class HFSource(ParamSource):
         self.check_split(split)
         p = self.params
         hf_split = p["split"] if split == "eval" else p["train_split"]
+        if hf_split is None:
+            raise ValueError(
+                f"hf dataset {p['path']!r} has no train split (train_split is null); "
+                "set train_split to the split a model or masker should learn from"
+            )
         ds = self._open(hf_split)
         features = ds.features
         mask_col, bbox_col, id_col = p["mask_column"], p["bbox_column"], p["id_column"]
@@ -264,17 +413,20 @@ class HFSource(ParamSource):
         columns = [c for c in (image_col, label_col, mask_col, bbox_col, id_col) if c]
         ds = ds.select_columns(list(dict.fromkeys(columns)))
 
+        base = _source_base(p)
         rows: list[dict[str, Any]] = []
-        rejects: list[tuple[str, str]] = []
+        rejects: list[tuple[str, str, str]] = []
         position = 0
         for batch in ds.iter(batch_size=BATCH):
             for k in range(len(batch[image_col])):
                 row_index = int(indices[position])
                 position += 1
                 image_id = str(batch[id_col][k]) if id_col else f"{hf_split}-{row_index}"
-                data = _blob(batch[image_col][k])
+                cell = batch[image_col][k]
+                source = _source_of(cell, base)
+                data = _blob(cell)
                 if data is None:
-                    rejects.append((image_id, f"no image in column {image_col!r}"))
+                    rejects.append((image_id, f"no image in column {image_col!r}", source))
                     continue
                 mask = None
                 if mask_col is not None:
@@ -282,15 +434,14 @@ class HFSource(ParamSource):
                 elif bbox_col is not None:
                     try:
                         height, width = _image_size(data)
-                    except Exception as error:  # PIL raises many types for corrupt files
-                        reason = f"undecodable image ({type(error).__name__}: {error})"
-                        rejects.append((image_id, reason))
+                    except ValueError as error:
+                        rejects.append((image_id, str(error), source))
                         continue
                     try:
                         boxes = _boxes(batch[bbox_col][k])
                         mask = encode_png(box_mask(height, width, boxes)) if boxes else None
                     except (TypeError, ValueError) as error:
-                        rejects.append((image_id, f"bad box in {bbox_col!r}: {error}"))
+                        rejects.append((image_id, f"bad box in {bbox_col!r}: {error}", source))
                         continue
                 rows.append(
                     {
@@ -298,10 +449,11 @@ class HFSource(ParamSource):
                         "image": data,
                         "label": batch[label_col][k],
                         "mask": mask,
+                        "source": source,
                     }
                 )
-        table = pd.DataFrame(rows, columns=IMAGE_COLUMNS)
-        reject_frame = pd.DataFrame(rejects, columns=["image_id", "reason"]).astype(str)
+        table = pd.DataFrame(rows, columns=DATASET_COLUMNS)
+        reject_frame = pd.DataFrame(rejects, columns=REJECT_COLUMNS).astype(str)
         if position != len(indices):
             raise AssertionError(f"hf read {position} rows, expected {len(indices)}")
         return DatasetSplit(table=table, class_names=class_names, rejects=reject_frame)

@@ -12,10 +12,17 @@ A source's ``load`` may return images as encoded bytes of any format and mode PI
   the image covers the target, then centre-cropped to exactly that size; masks are resized
   with nearest neighbour and cropped the same way (a mask can end up all zero when its
   object lies outside the crop; it is kept, not dropped);
-- bad items go to ``rejects`` (image_id, reason) instead of raising: undecodable or
+- EXIF orientation is applied at decode (``ImageOps.exif_transpose``), so an image has the
+  size and orientation that viewers and ``datasets`` show;
+- without ``image_size`` every kept image must have one size: mixed sizes fail the split
+  with a ValueError that names ``image_size`` (later steps batch images of one size);
+- bad items go to ``rejects`` (image_id, reason, source) instead of raising: undecodable or
   zero-size images, unsupported modes, masks of another size, labels outside
-  ``class_names``, repeated image ids (the first one is kept).
+  ``class_names``, repeated image ids (the first one is kept). Reasons are stable text
+  (no object addresses), so a rerun writes the same bytes.
   ``len(table) + len(rejects)`` equals the number of items the source read.
+- ``source`` (the file an item came from, "" when the source has no files) is kept in the
+  table and in ``rejects``.
 """
 
 from __future__ import annotations
@@ -23,20 +30,23 @@ from __future__ import annotations
 import io
 import math
 import numbers
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from PIL import Image
+from PIL import Image, ImageOps
 
-from salsweep.datasets.base import DATASETS, DatasetSource, DatasetSplit
-from salsweep.io import IMAGE_COLUMNS, encode_png
+from salsweep.datasets.base import DATASETS, REJECT_COLUMNS, DatasetSource, DatasetSplit
+from salsweep.io import DATASET_COLUMNS, encode_png
 
 # Keys of a dataset config that prepare_split handles itself; the rest go to the source.
 COMMON_KEYS = ("source", "image_size")
 MAX_IMAGE_SIDE = 8192
 SPLITS = ("eval", "train")
+# An object's repr with its address (PIL names the BytesIO it read): differs on every run.
+OBJECT_REPR = re.compile(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>")
 
 
 class ParamSource(DatasetSource):
@@ -164,18 +174,25 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
+def _undecodable(what: str, error: Exception) -> ValueError:
+    """A reason that is the same on every run: object addresses removed."""
+    text = OBJECT_REPR.sub("", str(error))
+    return ValueError(f"undecodable {what} ({type(error).__name__}: {text})")
+
+
 def decode_image(data: Any) -> np.ndarray:
-    """HxWx3 uint8 RGB from encoded bytes; ValueError (with a reason) for anything unusable."""
+    """HxWx3 uint8 RGB from encoded bytes, EXIF orientation applied; ValueError (with a
+    reason) for anything unusable."""
     if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
-        raise ValueError("no image bytes")
+        raise ValueError("no image bytes (empty file)")
     try:
         with Image.open(io.BytesIO(bytes(data))) as image:
             image.load()
-            array = _to_rgb(image)
-    except ValueError:
-        raise
+            array = _to_rgb(ImageOps.exif_transpose(image))
+    except ValueError as error:
+        raise ValueError(OBJECT_REPR.sub("", str(error))) from None
     except Exception as error:  # PIL raises many types for corrupt files
-        raise ValueError(f"undecodable image ({type(error).__name__}: {error})") from None
+        raise _undecodable("image", error) from None
     if array.ndim != 3 or array.shape[2] != 3 or 0 in array.shape:
         raise ValueError(f"image decoded to shape {array.shape}")
     return np.ascontiguousarray(array)
@@ -186,9 +203,9 @@ def decode_mask(data: Any) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(bytes(data))) as image:
             image.load()
-            array = np.asarray(image)
+            array = np.asarray(ImageOps.exif_transpose(image))
     except Exception as error:
-        raise ValueError(f"undecodable mask ({type(error).__name__}: {error})") from None
+        raise _undecodable("mask", error) from None
     if array.ndim == 3:
         array = (array[..., : min(3, array.shape[2])] != 0).any(axis=2)
     elif array.ndim != 2:
@@ -232,24 +249,60 @@ def _label(value: Any, n_classes: int) -> int:
     return label
 
 
+def _column(frame: pd.DataFrame, name: str, default: Any) -> list[Any]:
+    return frame[name].tolist() if name in frame.columns else [default] * len(frame)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _check_one_size(rows: list[dict[str, Any]], shapes: list[tuple[int, int]]) -> None:
+    """Without ``image_size`` the kept images must share one size; name a few that differ."""
+    sizes: dict[tuple[int, int], dict[str, Any]] = {}
+    for row, shape in zip(rows, shapes, strict=True):
+        sizes.setdefault(shape, row)
+    if len(sizes) <= 1:
+        return
+    examples = ", ".join(
+        f"{h}x{w} ({row['source'] or row['image_id']})"
+        for (h, w), row in list(sorted(sizes.items()))[:4]
+    )
+    raise ValueError(
+        f"images have {len(sizes)} different sizes (height x width: {examples}"
+        f"{', ...' if len(sizes) > 4 else ''}); set image_size (an int, or [height, width]) "
+        "so that every image is resized and centre-cropped to one size"
+    )
+
+
 def normalise_split(raw: DatasetSplit, image_size: Any = None) -> DatasetSplit:
     """Decode, convert, resize/crop and check every row of ``raw`` (see the module doc)."""
     size = image_size_pair(image_size)
     n_classes = len(raw.class_names)
     rows: list[dict[str, Any]] = []
-    rejects: list[tuple[str, str]] = [
-        (str(i), str(r))
-        for i, r in zip(raw.rejects["image_id"], raw.rejects["reason"], strict=True)
+    shapes: list[tuple[int, int]] = []
+    rejects: list[tuple[str, str, str]] = [
+        (str(i), str(r), _text(f))
+        for i, r, f in zip(
+            raw.rejects["image_id"],
+            raw.rejects["reason"],
+            _column(raw.rejects, "source", ""),
+            strict=True,
+        )
     ]
     seen: set[str] = set()
     table = raw.table
-    masks = table["mask"] if "mask" in table.columns else [None] * len(table)
-    for image_id, data, label, mask_data in zip(
-        table["image_id"], table["image"], table["label"], masks, strict=True
+    for image_id, data, label, mask_data, source in zip(
+        table["image_id"],
+        table["image"],
+        table["label"],
+        _column(table, "mask", None),
+        _column(table, "source", ""),
+        strict=True,
     ):
-        image_id = str(image_id)
+        image_id, source = str(image_id), _text(source)
         if image_id in seen:
-            rejects.append((image_id, "duplicate image_id (first occurrence kept)"))
+            rejects.append((image_id, "duplicate image_id (first occurrence kept)", source))
             continue
         seen.add(image_id)
         try:
@@ -263,21 +316,26 @@ def normalise_split(raw: DatasetSplit, image_size: Any = None) -> DatasetSplit:
             if size is not None:
                 image, mask = resize_crop(image, mask, size)
         except ValueError as error:
-            rejects.append((image_id, str(error)))
+            rejects.append((image_id, str(error), source))
             continue
+        shapes.append(image.shape[:2])
         rows.append(
             {
                 "image_id": image_id,
                 "image": encode_png(image),
                 "label": label_int,
                 "mask": None if mask is None else encode_png(mask),
+                "source": source,
             }
         )
-    out = pd.DataFrame(rows, columns=IMAGE_COLUMNS)
+    if size is None:
+        _check_one_size(rows, shapes)
+    out = pd.DataFrame(rows, columns=DATASET_COLUMNS)
     out["image_id"] = out["image_id"].astype(str)
     out["label"] = out["label"].astype(np.int64)
     out["mask"] = out["mask"].astype(object)
-    reject_frame = pd.DataFrame(rejects, columns=["image_id", "reason"]).astype(str)
+    out["source"] = out["source"].astype(str)
+    reject_frame = pd.DataFrame(rejects, columns=REJECT_COLUMNS).astype(str)
     n_read = len(table) + len(raw.rejects)
     if len(out) + len(reject_frame) != n_read:
         raise AssertionError(f"{len(out)} kept + {len(reject_frame)} rejected != {n_read} read")
@@ -315,6 +373,17 @@ def check_source_params(source_cfg: Mapping[str, Any]) -> None:
     resolved_image_size(source_cfg)
     if hasattr(cls, "check_params"):
         cls.check_params(_source_params(source_cfg))
+
+
+def local_inputs(source_cfg: Mapping[str, Any]) -> list[str]:
+    """The local files a dataset config reads (inputs of the dataset rule), sorted.
+
+    Empty for sources without local files (hub ids, bundled and scikit-learn data).
+    """
+    check_source_params(source_cfg)
+    cls = _source_class(source_cfg)
+    files = getattr(cls, "local_files", None)
+    return files(_source_params(source_cfg)) if files is not None else []
 
 
 def prepare_split(source_cfg: Mapping[str, Any], split: str, seed: int) -> DatasetSplit:

@@ -10,7 +10,8 @@ choice: "auto" (the rule above), "train" or "eval".
 
 - ``sklearn_digits``: "train" (the images not held out for evaluation);
 - ``bundled_photos``: "eval" (evaluation-only photos);
-- ``hf``: "eval" when ``data_files`` is a mapping without the ``train_split`` key, or a
+- ``hf``: "eval" when it has no train split (``train_split: null``, implied by
+  ``split: train``), or ``data_files`` is a mapping without the ``train_split`` key, or a
   plain path / list (one split), or ``path`` is a single data file, or a saved folder
   whose ``dataset_dict.json`` does not list the train split (or which holds one unsplit
   Dataset); "train" otherwise (a hub id or builder, which is assumed to have the split: set
@@ -30,7 +31,11 @@ _SINGLE_FILE_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl", ".arrow", ".txt"
 
 
 def _hf_has_train_split(spec: Mapping[str, Any]) -> bool:
-    train_split = spec.get("train_split") or "train"
+    from salsweep.datasets.hf import train_split_of
+
+    train_split = train_split_of(spec)
+    if train_split is None:  # train_split: null, or split: train
+        return False
     files = spec.get("data_files")
     if isinstance(files, Mapping):
         return train_split in files

@@ -136,8 +136,10 @@ def gather_rejects(paths: list[str]) -> pd.DataFrame:
         table = read_table(path)
         dataset = Path(path).parent.name
         stage = Path(path).name.removesuffix("_rejects.parquet")
+        if "source" not in table.columns:  # written before the column existed
+            table = table.assign(source="")
         frames.append(table.assign(dataset=dataset, split=stage))
-    columns = ["dataset", "split", "image_id", "reason"]
+    columns = ["dataset", "split", "image_id", "source", "reason"]
     if not frames:
         return pd.DataFrame(columns=columns, dtype=str)
     return pd.concat(frames, ignore_index=True)[columns].astype(str)

@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from salsweep.io import IMAGE_COLUMNS, write_json, write_table
+from salsweep.io import DATASET_COLUMNS, write_json, write_table
 
 log = logging.getLogger(__name__)
 
@@ -18,15 +18,22 @@ def materialize_dataset(
     table_path: str,
     rejects_path: str,
     classes_path: str | None = None,
+    dataset: str | None = None,
 ) -> None:
     from salsweep.datasets import prepare_split
 
-    result = prepare_split(spec, split, seed)
-    table = result.table[IMAGE_COLUMNS].reset_index(drop=True)
+    try:
+        result = prepare_split(spec, split, seed)
+    except ValueError as error:
+        if dataset is None:
+            raise
+        raise ValueError(f"datasets.{dataset} ({split} split): {error}") from error
+    table = result.table[DATASET_COLUMNS].reset_index(drop=True)
     rejects = pd.DataFrame(
         {
             "image_id": result.rejects["image_id"].astype(str),
             "reason": result.rejects["reason"].astype(str),
+            "source": result.rejects["source"].astype(str),
         }
     )
     write_table(table, table_path)
