@@ -429,3 +429,143 @@ def test_registry_and_light_import():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# --- real-world folders: no train split, sizes, EXIF, stable reasons, file names -----------
+
+
+def _exif_jpeg(array: np.ndarray, orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # the Orientation tag
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=95, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def _folder(root: Path, files: dict[str, bytes]) -> Path:
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root
+
+
+def _flat(height: int, width: int, value: int) -> np.ndarray:
+    return np.full((height, width, 3), value, dtype=np.uint8)
+
+
+def test_imagefolder_with_split_train_has_no_train_split(tmp_path, hf_cache):
+    from salsweep.masker.plan import training_split
+
+    root = _folder(
+        tmp_path / "images",
+        {"circle/a.png": _png(_flat(16, 16, 10)), "square/b.png": _png(_flat(16, 16, 200))},
+    )
+    # The README's example: split train, no train_split.
+    cfg = {"source": "hf", "path": "imagefolder", "data_dir": str(root), "split": "train"}
+    check_source_params(cfg)
+    split = prepare_split({**cfg, "cache_dir": hf_cache}, "eval", seed=0)
+    assert split.class_names == ["circle", "square"] and len(split.table) == 2
+    with pytest.raises(ValueError, match="no train split.*train_split"):
+        prepare_split({**cfg, "cache_dir": hf_cache}, "train", seed=0)
+    assert training_split(cfg) == "eval"  # realtime_mask trains on the eval images
+    check_source_params({**cfg, "train_split": None})
+    with pytest.raises(ValueError, match="must differ.*set train_split: null"):
+        check_source_params({**cfg, "train_split": "train"})
+
+
+def test_mixed_sizes_without_image_size_fail_in_the_dataset_step(tmp_path, hf_cache):
+    root = _folder(
+        tmp_path / "images",
+        {
+            "circle/small.png": _png(_flat(16, 16, 10)),
+            "circle/same.png": _png(_flat(16, 16, 30)),
+            "square/wide.png": _png(_flat(16, 24, 200)),
+        },
+    )
+    cfg = {"source": "hf", "path": "imagefolder", "data_dir": str(root), "split": "train"}
+    cfg["cache_dir"] = hf_cache
+    with pytest.raises(
+        ValueError, match=r"2 different sizes.*16x24 \(square/wide.png\).*image_size"
+    ):
+        prepare_split(cfg, "eval", seed=0)
+    resized = prepare_split({**cfg, "image_size": [16, 20]}, "eval", seed=0)
+    assert {image.shape for image in _decoded(resized)} == {(16, 20, 3)}
+
+
+def test_exif_orientation_is_applied_at_decode():
+    from salsweep.datasets.prepare import decode_image
+
+    stored = np.zeros((20, 30, 3), dtype=np.uint8)  # 30 wide, 20 high
+    stored[:, 15:] = 255  # left half dark, right half bright
+    data = _exif_jpeg(stored, orientation=6)
+    with Image.open(io.BytesIO(data)) as raw:
+        assert raw.size == (30, 20)  # as stored
+    image = decode_image(data)
+    # Orientation 6: turn 90 degrees clockwise to view, so the left edge becomes the top.
+    assert image.shape == (30, 20, 3)
+    assert image[:13].mean() < 30 and image[17:].mean() > 225
+    raw = DatasetSplit(
+        table=pd.DataFrame(
+            [("phone", data, 0, None)], columns=["image_id", "image", "label", "mask"]
+        ),
+        class_names=["a"],
+    )
+    assert decode_png(normalise_split(raw).table["image"][0]).shape == (30, 20, 3)
+
+
+def test_reject_reasons_are_stable_text():
+    rows = [("text", b"hello, I am not an image", 0, None), ("ok", _png(_flat(4, 4, 9)), 0, None)]
+    raw = DatasetSplit(
+        table=pd.DataFrame(rows, columns=["image_id", "image", "label", "mask"]),
+        class_names=["a"],
+    )
+    reason = normalise_split(raw).rejects.set_index("image_id").loc["text", "reason"]
+    assert "cannot identify image file" in reason
+    assert "0x" not in reason and "<" not in reason  # no object address (differs every run)
+
+
+def test_imagefolder_rows_and_rejects_name_their_file(tmp_path, hf_cache):
+    from salsweep.io import DATASET_COLUMNS, read_table
+    from salsweep.stages.dataset import materialize_dataset
+
+    good = _png(_flat(16, 16, 50))
+    root = _folder(
+        tmp_path / "images",
+        {
+            "circle/ok.png": good,
+            "circle/empty.png": b"",
+            "square/notes.jpg": b"hello, I am not an image",
+            "square/ok.png": good,
+        },
+    )
+    cfg = {"source": "hf", "path": "imagefolder", "data_dir": str(root), "split": "train"}
+    cfg["cache_dir"] = hf_cache
+    table_path, rejects_path = tmp_path / "eval.parquet", tmp_path / "eval_rejects.parquet"
+    materialize_dataset(cfg, "eval", 0, str(table_path), str(rejects_path), dataset="mine")
+    table, rejects = read_table(table_path), read_table(rejects_path)
+    assert list(table.columns) == DATASET_COLUMNS
+    assert sorted(table["source"]) == ["circle/ok.png", "square/ok.png"]
+    assert list(rejects.columns) == ["image_id", "reason", "source"]
+    reasons = dict(zip(rejects["source"], rejects["reason"], strict=True))
+    assert set(reasons) == {"circle/empty.png", "square/notes.jpg"}
+    assert "empty" in reasons["circle/empty.png"]
+    assert "cannot identify" in reasons["square/notes.jpg"]
+
+
+def test_local_inputs_list_the_files_a_dataset_reads(tmp_path, monkeypatch):
+    from salsweep.datasets import local_inputs
+
+    monkeypatch.chdir(tmp_path)
+    _folder(tmp_path / "images", {"a/1.png": b"x", "b/2.png": b"x", ".hidden": b"x"})
+    _folder(tmp_path / "tables", {"test.parquet": b"x", "train-0.parquet": b"x"})
+    folder = {"source": "hf", "path": "imagefolder", "data_dir": "images", "split": "train"}
+    assert local_inputs(folder) == ["images/a/1.png", "images/b/2.png"]
+    files = {"test": "tables/test.parquet", "train": "tables/train-*.parquet"}
+    parquet = {"source": "hf", "path": "parquet", "data_files": files}
+    assert local_inputs(parquet) == ["tables/test.parquet", "tables/train-0.parquet"]
+    # data_files are read relative to data_dir, as datasets reads them
+    inside = {"source": "hf", "path": "parquet", "data_dir": "tables", "data_files": "test.parquet"}
+    assert local_inputs(inside) == ["tables/test.parquet"]
+    assert local_inputs({"source": "hf", "path": "tables/test.parquet"}) == ["tables/test.parquet"]
+    assert local_inputs({"source": "hf", "path": "uoft-cs/cifar10"}) == []  # a hub id
+    assert local_inputs({"source": "sklearn_digits"}) == []
