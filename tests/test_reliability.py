@@ -26,7 +26,7 @@ from PIL import Image
 from salsweep.io import encode_png, load_maps, read_table, write_json, write_table
 
 AGGREGATE = "results/tables/predictions.parquet"  # the aggregate rule: every table
-TABLES = ("predictions.parquet", "metrics.parquet", "summary.csv")
+TABLES = ("predictions.parquet", "metrics.parquet", "summary.csv", "rejects.parquet")
 # Sliding window 4x4 with stride 2 on 16x16 images: a saliency job lasts a few seconds.
 SALIENCY = {
     "targets": ["truth", "pred"],
@@ -210,6 +210,7 @@ def bad_dataset(folder: Path) -> tuple[Path, set[str], dict[str, str]]:
         ("large", png(large), 2),
         ("truncated", broken[: len(broken) // 2], 0),
         ("zero-size", zero_size_png(), 0),
+        ("not-an-image", b"text that claims to be an image", 1),
         ("missing", None, 1),
         ("bad-label", png(rgb[4]), 7),
         ("ok-0", png(rgb[5]), 2),  # a repeated id: the first one is kept
@@ -234,6 +235,7 @@ def bad_dataset(folder: Path) -> tuple[Path, set[str], dict[str, str]]:
     rejected = {
         "truncated": "undecodable",
         "zero-size": "undecodable|zero-size",
+        "not-an-image": "cannot identify image file",
         "missing": "no image",
         "bad-label": "label 7 outside",
         "ok-0": "duplicate image_id",
@@ -242,10 +244,7 @@ def bad_dataset(folder: Path) -> tuple[Path, set[str], dict[str, str]]:
     return folder, kept, rejected
 
 
-@pytest.mark.e2e
-def test_bad_images_are_converted_or_rejected_and_the_counts_reconcile(tmp_path, standins):
-    folder, kept, rejected = bad_dataset(tmp_path / "bad_images")
-    n_read = len(kept) + len(rejected)
+def bad_study(standins: dict, folder: Path) -> dict:
     config = small_study(
         standins,
         datasets={
@@ -263,7 +262,16 @@ def test_bad_images_are_converted_or_rejected_and_the_counts_reconcile(tmp_path,
         saliency={**SALIENCY, "methods": {"vanilla_gradient": {}}},
     )
     config["models"] = {"vit": {**config["models"]["vit"], "datasets": ["bad"]}}
-    run_snakemake(tmp_path, write_config(tmp_path, config), "--cores", "2", AGGREGATE)
+    return config
+
+
+@pytest.mark.e2e
+def test_bad_images_are_converted_or_rejected_and_the_counts_reconcile(tmp_path, standins):
+    folder, kept, rejected = bad_dataset(tmp_path / "bad_images")
+    n_read = len(kept) + len(rejected)
+    run_snakemake(
+        tmp_path, write_config(tmp_path, bad_study(standins, folder)), "--cores", "2", AGGREGATE
+    )
 
     tables = tmp_path / "results" / "tables"
     rejects = pd.read_parquet(tables / "rejects.parquet")
@@ -286,6 +294,24 @@ def test_bad_images_are_converted_or_rejected_and_the_counts_reconcile(tmp_path,
 
 
 # --- determinism and shard invariance ------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_two_runs_give_byte_identical_rejects(tmp_path, standins):
+    """Reasons are stable text: PIL's 'cannot identify image file <_io.BytesIO object at
+    0x...>' would make every run's rejects differ."""
+    folder, _, rejected = bad_dataset(tmp_path / "bad_images")
+    target = "results/datasets/bad/eval_rejects.parquet"
+    written = []
+    for run in ("a", "b"):
+        workdir = tmp_path / run
+        workdir.mkdir()
+        configfile = write_config(workdir, bad_study(standins, folder))
+        run_snakemake(workdir, configfile, "--cores", "1", target)
+        written.append(workdir / target)
+    assert sha256(written[0]) == sha256(written[1])
+    reasons = read_table(written[0])["reason"]
+    assert len(reasons) == len(rejected) and not reasons.str.contains("0x").any()
 
 
 @pytest.mark.e2e
