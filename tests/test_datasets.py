@@ -511,6 +511,10 @@ def test_exif_orientation_is_applied_at_decode():
         class_names=["a"],
     )
     assert decode_png(normalise_split(raw).table["image"][0]).shape == (30, 20, 3)
+    # Boxes are drawn on the upright image, so the box mask takes the upright size.
+    from salsweep.datasets.hf import _image_size
+
+    assert _image_size(data) == (30, 20) == image.shape[:2]
 
 
 def test_reject_reasons_are_stable_text():
@@ -569,3 +573,21 @@ def test_local_inputs_list_the_files_a_dataset_reads(tmp_path, monkeypatch):
     assert local_inputs({"source": "hf", "path": "tables/test.parquet"}) == ["tables/test.parquet"]
     assert local_inputs({"source": "hf", "path": "uoft-cs/cifar10"}) == []  # a hub id
     assert local_inputs({"source": "sklearn_digits"}) == []
+
+
+def test_a_model_cannot_train_on_a_dataset_without_train_split(tmp_path):
+    from salsweep.config import ConfigError, Study
+
+    root = _folder(tmp_path / "images", {"circle/a.png": _png(_flat(8, 8, 1))})
+    folder = {"source": "hf", "path": "imagefolder", "data_dir": str(root), "split": "train"}
+    config = {
+        "study": {"seed": 0},
+        "datasets": {"folder": folder},
+        "models": {"cnn": {"source": "train", "datasets": ["folder"]}},
+        "perturbations": {},
+        "saliency": {"methods": {}},
+    }
+    with pytest.raises(ConfigError, match=r"models.cnn.train.dataset.*no train split"):
+        Study(config)
+    config["datasets"]["folder"] = {**folder, "split": "test", "train_split": "train"}
+    Study(config)  # with a train split named, training is allowed

@@ -30,7 +30,13 @@ from typing import Any
 import pandas as pd
 
 from salsweep.datasets.base import DATASETS, REJECT_COLUMNS, DatasetSplit
-from salsweep.datasets.prepare import ParamSource, box_mask, decode_image, subset_indices
+from salsweep.datasets.prepare import (
+    EXIF_ORIENTATION,
+    ParamSource,
+    box_mask,
+    subset_indices,
+    undecodable,
+)
 from salsweep.io import DATASET_COLUMNS, encode_png
 
 # Builders a local data file can be read with, by file extension.
@@ -233,9 +239,18 @@ def _blob(value: Any) -> bytes | None:
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
-    """(height, width) as decoded, EXIF orientation applied; ValueError if unreadable."""
-    height, width = decode_image(data).shape[:2]
-    return height, width
+    """(height, width) once EXIF orientation is applied (as decode_image gives it), read
+    from the header; ValueError (stable text) if unreadable."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            turned = image.getexif().get(EXIF_ORIENTATION) in (5, 6, 7, 8)
+            return (image.width, image.height) if turned else (image.height, image.width)
+    except Exception as error:  # PIL raises many types for corrupt files
+        raise undecodable("image", error) from None
 
 
 def _boxes(value: Any) -> list[list[float]]:

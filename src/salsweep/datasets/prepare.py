@@ -47,6 +47,7 @@ MAX_IMAGE_SIDE = 8192
 SPLITS = ("eval", "train")
 # An object's repr with its address (PIL names the BytesIO it read): differs on every run.
 OBJECT_REPR = re.compile(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>")
+EXIF_ORIENTATION = 0x0112  # the EXIF tag ImageOps.exif_transpose reads
 
 
 class ParamSource(DatasetSource):
@@ -174,7 +175,7 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def _undecodable(what: str, error: Exception) -> ValueError:
+def undecodable(what: str, error: Exception) -> ValueError:
     """A reason that is the same on every run: object addresses removed."""
     text = OBJECT_REPR.sub("", str(error))
     return ValueError(f"undecodable {what} ({type(error).__name__}: {text})")
@@ -192,7 +193,7 @@ def decode_image(data: Any) -> np.ndarray:
     except ValueError as error:
         raise ValueError(OBJECT_REPR.sub("", str(error))) from None
     except Exception as error:  # PIL raises many types for corrupt files
-        raise _undecodable("image", error) from None
+        raise undecodable("image", error) from None
     if array.ndim != 3 or array.shape[2] != 3 or 0 in array.shape:
         raise ValueError(f"image decoded to shape {array.shape}")
     return np.ascontiguousarray(array)
@@ -205,7 +206,7 @@ def decode_mask(data: Any) -> np.ndarray:
             image.load()
             array = np.asarray(ImageOps.exif_transpose(image))
     except Exception as error:
-        raise _undecodable("mask", error) from None
+        raise undecodable("mask", error) from None
     if array.ndim == 3:
         array = (array[..., : min(3, array.shape[2])] != 0).any(axis=2)
     elif array.ndim != 2:
