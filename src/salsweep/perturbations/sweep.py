@@ -134,7 +134,10 @@ def level_values(kind: str, spec: Any) -> list[float]:
     elif isinstance(spec, Sequence) and not isinstance(spec, str):
         raw = [_as_number(kind, f"level #{i}", v) for i, v in enumerate(spec)]
     else:
-        raise ValueError(f"{kind}: levels must be {LEVEL_FORMS}, got {spec!r}")
+        raise ValueError(
+            f"{kind}: levels must be a list or a linspace mapping, got {spec!r}; "
+            f"allowed forms: {LEVEL_FORMS}"
+        )
     if not raw:
         raise ValueError(f"{kind}: the level list is empty")
     return raw
