@@ -24,7 +24,8 @@ if workflow.overwrite_configfiles:
     config.update(copy.deepcopy(workflow.config_settings.overwrite_config))
 
 try:
-    check_level_specs(config)  # before validate(), which crashes on some malformed levels
+    # Before validate(), which crashes on some malformed levels instead of naming the key.
+    check_level_specs(config)
     validate(config, schema="../workflow/schemas/config.schema.yaml")
     STUDY = Study(config)
 except ConfigError as error:
