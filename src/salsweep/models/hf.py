@@ -248,8 +248,8 @@ def _lacks_safetensors(path: str, error: OSError) -> bool:
         names = {p.name for p in folder.iterdir()}
         has_pickle = any(n.endswith(".bin") or n.endswith(".bin.index.json") for n in names)
         return has_pickle and not any(".safetensors" in n for n in names)
-    # a hub repo: transformers says it cannot be loaded with safetensors
-    return "safetensors" in str(error)
+    # a hub repo: transformers' words for a repo without safetensors weights
+    return "cannot be loaded with `safetensors`" in str(error)
 
 
 def vit_token_layout(classifier: Classifier) -> TokenLayout | None:
