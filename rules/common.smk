@@ -15,7 +15,7 @@ os.environ.update(
     )
 )
 
-from salsweep.config import CLEAN, CLEAN_LEVEL, ConfigError, Study
+from salsweep.config import CLEAN, CLEAN_LEVEL, ConfigError, Study, check_level_specs
 
 # A study given with --configfile replaces the default study instead of being merged
 # into it (Snakemake merges by default, which would add the default datasets to a study).
@@ -23,8 +23,10 @@ if workflow.overwrite_configfiles:
     config.clear()
     config.update(copy.deepcopy(workflow.config_settings.overwrite_config))
 
-validate(config, schema="../workflow/schemas/config.schema.yaml")
 try:
+    # Before validate(), which crashes on some malformed levels instead of naming the key.
+    check_level_specs(config)
+    validate(config, schema="../workflow/schemas/config.schema.yaml")
     STUDY = Study(config)
 except ConfigError as error:
     raise WorkflowError(f"Invalid config: {error}") from None

@@ -365,6 +365,7 @@ def test_check_model_params():
         "path": "org/model",
         "revision": None,
         "trust_remote_code": False,
+        "allow_pickle": False,
         "label_match": "name",
     }
     assert resolve_model_params({"source": "train"})["epochs"] == 15

@@ -414,6 +414,8 @@ def explain(folder: Path, shard: str, spec: dict, method: str, params: dict) -> 
         batch_size=16,
         seed=7,
         deterministic=True,
+        dataset="tiny",
+        model="vit",
     )
     return load_maps(out).maps
 

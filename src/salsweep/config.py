@@ -10,7 +10,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 CLEAN = "clean"
@@ -129,6 +132,8 @@ class Study:
             check_model_params(self.model_spec(name))
         except (KeyError, ValueError) as error:
             raise ConfigError(f"models.{name}", _message(error)) from None
+        if source == "hf":
+            check_model_folder(f"models.{name}.path", spec["path"], spec.get("revision"))
         if source == "train":
             train_dataset = self.train_dataset(name)
             if train_dataset not in datasets:
@@ -246,6 +251,68 @@ def _is_model_metric(name: str) -> bool:
     from salsweep.faithfulness.params import MODEL_METRIC_PARAMS
 
     return name in MODEL_METRIC_PARAMS
+
+
+# A hub id as the hub spells it: "org/name" or a bare "name".
+_HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
+
+
+def check_model_folder(key: str, path: str, revision: str | None = None) -> None:
+    """Fail at parse time if an hf model ``path`` means a local folder that is not there.
+
+    A path that can only be local (absolute, ``./x``, ``a/b/c``, or ``a/b`` where folder
+    ``a`` exists) must be a folder holding config.json, unless the local hub cache has it
+    as a hub id. Other hub ids are left to the job, which may download them.
+    """
+    folder = Path(path)
+    if folder.is_dir():
+        if not (folder / "config.json").is_file():
+            raise ConfigError(
+                key,
+                f"folder {path!r} has no config.json; a model folder is written by save_pretrained",
+            )
+        return
+    if folder.exists():
+        raise ConfigError(key, f"{path!r} is a file; give the folder written by save_pretrained")
+    if _HUB_ID.fullmatch(path):
+        looks_local = "/" in path and Path(path.split("/")[0]).is_dir()
+        if not looks_local or _in_hub_cache(path, revision):
+            return
+    raise ConfigError(
+        key,
+        f"no model folder {path!r} (relative paths start at {os.getcwd()}) and no hub id "
+        "of that name in the local hub cache",
+    )
+
+
+def _in_hub_cache(repo_id: str, revision: str | None) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo_id, "config.json", revision=revision or "main")
+    return isinstance(found, str)
+
+
+def check_level_specs(config: dict) -> None:
+    """Check the form of every sweep's ``levels``, naming the key and the allowed forms.
+
+    Runs before Snakemake's validate(), which fills the linspace defaults into whatever
+    ``levels`` holds and so crashes on a list or a number instead of naming the key.
+    """
+    from salsweep.perturbations.sweep import LEVEL_FORMS, level_values
+
+    perturbations = config.get("perturbations")
+    if not isinstance(perturbations, dict):
+        return  # the schema reports it
+    for name, spec in perturbations.items():
+        if not isinstance(spec, dict) or "levels" not in spec:
+            continue
+        try:
+            level_values(str(spec.get("kind", name)), spec["levels"])
+        except ValueError as error:
+            text = str(error)
+            if LEVEL_FORMS not in text:
+                text += f"; allowed forms: {LEVEL_FORMS}"
+            raise ConfigError(f"perturbations.{name}.levels", text) from None
 
 
 def apply_stand_ins(config: dict) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,13 +29,26 @@ DATASET_COLUMNS = [*IMAGE_COLUMNS, "source"]  # a dataset table: + the file each
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temp path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    ``path`` gets mode 0o666 less the umask, as ``open()`` would give it (mkstemp's 0o600
+    would make every output owner-only); writers that recreate the temp file (safetensors
+    does, with 0o600) get that mode back before the rename.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    while True:
+        tmp = str(target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
     os.close(fd)
     try:
+        mode = stat.S_IMODE(os.stat(tmp).st_mode)  # what the umask allows
         yield Path(tmp)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -48,8 +62,25 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
         pq.write_table(table, tmp, compression="zstd", write_statistics=False)
 
 
+class CorruptResultError(ValueError):
+    """A result file exists but cannot be read: the message says how to remake it."""
+
+    def __init__(self, path: str | os.PathLike, what: str, error: Exception) -> None:
+        super().__init__(
+            f"{path} is not a readable {what} ({type(error).__name__}: {error}). It is probably "
+            f"truncated or corrupt (a full disk, a killed copy). Delete it, or run the same "
+            f"snakemake command with `--forcerun {path}`, to remake it and what uses it."
+        )
+        self.path = str(path)
+
+
 def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
-    return pq.read_table(path, columns=columns).to_pandas()
+    try:
+        return pq.read_table(path, columns=columns).to_pandas()
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowException, OSError) as error:
+        raise CorruptResultError(path, "parquet table", error) from error
 
 
 def write_json(obj: object, path: str | os.PathLike) -> None:
@@ -58,7 +89,10 @@ def write_json(obj: object, path: str | os.PathLike) -> None:
 
 
 def read_json(path: str | os.PathLike) -> object:
-    return json.loads(Path(path).read_text())
+    try:
+        return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CorruptResultError(path, "JSON file", error) from error
 
 
 def encode_png(array: np.ndarray) -> bytes:
@@ -132,18 +166,23 @@ def save_maps(result: SaliencyMaps, path: str | os.PathLike) -> None:
 
 
 def load_maps(path: str | os.PathLike) -> SaliencyMaps:
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
-    with safe_open(str(path), framework="numpy") as handle:
-        metadata = handle.metadata()
-        maps = handle.get_tensor("maps")
-        targets = handle.get_tensor("targets")
-    return SaliencyMaps(
-        maps=maps,
-        targets=targets,
-        image_ids=json.loads(metadata["image_ids"]),
-        target_names=json.loads(metadata["target_names"]),
-        method=metadata["method"],
-        signed=json.loads(metadata["signed"]),
-        class_names=json.loads(metadata.get("class_names", "[]")),
-    )
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no saliency maps file {path}")
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            metadata = handle.metadata() or {}
+            maps = handle.get_tensor("maps")
+            targets = handle.get_tensor("targets")
+        return SaliencyMaps(
+            maps=maps,
+            targets=targets,
+            image_ids=json.loads(metadata["image_ids"]),
+            target_names=json.loads(metadata["target_names"]),
+            method=metadata["method"],
+            signed=json.loads(metadata["signed"]),
+            class_names=json.loads(metadata.get("class_names", "[]")),
+        )
+    except (SafetensorError, OSError, KeyError, ValueError) as error:
+        raise CorruptResultError(path, "saliency maps file", error) from error

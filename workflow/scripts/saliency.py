@@ -19,4 +19,6 @@ run_script(
     deterministic=snakemake.params.deterministic,
     threads=snakemake.threads,
     masker_path=snakemake.input.get("masker"),
+    dataset=snakemake.wildcards.dataset,
+    model=snakemake.wildcards.model,
 )

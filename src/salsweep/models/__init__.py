@@ -67,6 +67,7 @@ def load_classifier(
     weights_path: str | None = None,
     *,
     dataset_name: str = "dataset",
+    model_name: str | None = None,
 ) -> Classifier:
     """Build the classifier of ``model_cfg`` in eval mode on ``device``, parameters frozen.
 
@@ -84,7 +85,7 @@ def load_classifier(
     params = resolve_model_params(model_cfg)
     _import_sources()
     source = model_cfg["source"]
-    label = str(model_cfg.get("name") or params.get("path") or source)
+    label = str(model_name or model_cfg.get("name") or params.get("path") or source)
     if weights_path is not None and source != "train":
         raise ValueError(f"model {label!r}: weights_path is only for source 'train'")
     by = "name"
@@ -100,11 +101,15 @@ def load_classifier(
     elif source == "hf":
         from salsweep.models.hf import HFClassifier
 
-        classifier = HFClassifier(
-            params["path"],
-            revision=params["revision"],
-            trust_remote_code=params["trust_remote_code"],
-        )
+        try:
+            classifier = HFClassifier(
+                params["path"],
+                revision=params["revision"],
+                trust_remote_code=params["trust_remote_code"],
+                allow_pickle=params["allow_pickle"],
+            )
+        except ValueError as error:
+            raise ValueError(f"model {label!r}: {error}") from error
         by = params["label_match"]
     elif source == "train":
         from salsweep.models.small_cnn import load_small_cnn

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -172,16 +173,28 @@ class HFClassifier(Classifier):
         path: str,
         revision: str | None = None,
         trust_remote_code: bool = False,
+        allow_pickle: bool = False,
     ) -> None:
         import transformers
 
         if not isinstance(path, str) or not path.strip():
             raise ValueError(f"hf model parameter 'path' must be a folder or hub id, got {path!r}")
         kwargs = {"revision": revision or "main", "trust_remote_code": bool(trust_remote_code)}
+        # Unpickling weights can run code, so only safetensors load unless the config opts in.
+        weights = {} if allow_pickle else {"use_safetensors": True}
         try:
-            model = transformers.AutoModelForImageClassification.from_pretrained(path, **kwargs)
+            model = transformers.AutoModelForImageClassification.from_pretrained(
+                path, **kwargs, **weights
+            )
             processor = transformers.AutoImageProcessor.from_pretrained(path, **kwargs)
         except OSError as error:
+            if not allow_pickle and _lacks_safetensors(path, error):
+                raise ValueError(
+                    f"hf model {path!r} has no safetensors weights, only pickle ones "
+                    "(pytorch_model.bin), which can run code when loaded. Convert them "
+                    "(load once and save_pretrained writes model.safetensors), or, if you "
+                    "trust the file, set allow_pickle: true on this model in the config"
+                ) from error
             # offline runs (HF_HUB_OFFLINE=1) only see folders and the local hub cache
             raise ValueError(
                 f"hf model parameter 'path' = {path!r} (revision {kwargs['revision']!r}) could "
@@ -226,6 +239,17 @@ class HFClassifier(Classifier):
     def token_layout(self) -> TokenLayout | None:
         """Token-to-patch layout for ViT-like models (None for conv nets)."""
         return vit_token_layout(self)
+
+
+def _lacks_safetensors(path: str, error: OSError) -> bool:
+    """Whether loading failed because the model has pickle weights but no safetensors."""
+    folder = Path(path)
+    if folder.is_dir():
+        names = {p.name for p in folder.iterdir()}
+        has_pickle = any(n.endswith(".bin") or n.endswith(".bin.index.json") for n in names)
+        return has_pickle and not any(".safetensors" in n for n in names)
+    # a hub repo: transformers' words for a repo without safetensors weights
+    return "cannot be loaded with `safetensors`" in str(error)
 
 
 def vit_token_layout(classifier: Classifier) -> TokenLayout | None:

@@ -42,6 +42,8 @@ MODEL_PARAMS: dict[str, dict[str, Param]] = {
         "path": Param(str, None, required=True),
         "revision": Param(str, None, nullable=True),
         "trust_remote_code": Param(bool, False),
+        # load pickle weights (pytorch_model.bin) when the model has no safetensors
+        "allow_pickle": Param(bool, False),
         # how dataset labels map to the model's classes: by (case/space-folded) name, or by
         # index when the dataset lists the same classes in the model's order
         "label_match": Param(str, "name", choices=("name", "index")),

@@ -16,6 +16,11 @@ import numpy as np
 from salsweep.perturbations.base import PERTURBATIONS, Perturbation
 
 LINSPACE_KEYS = ("linspace", "odd", "integer")
+# Said in every error about the form of a level spec.
+LEVEL_FORMS = (
+    'a non-empty list of numbers (e.g. [3, 5]) or {"linspace": [start, stop, num], '
+    '"odd": false, "integer": false}'
+)
 
 
 # --- checks shared by the kinds -------------------------------------------------------------
@@ -122,6 +127,22 @@ def _linspace(kind: str, spec: Mapping[str, Any]) -> list[float]:
     return [float(k) for k in ints]
 
 
+def level_values(kind: str, spec: Any) -> list[float]:
+    """The numbers of a level spec, before the kind's checks; ValueError if its form is wrong."""
+    if isinstance(spec, Mapping):
+        raw = _linspace(kind, spec)
+    elif isinstance(spec, Sequence) and not isinstance(spec, str):
+        raw = [_as_number(kind, f"level #{i}", v) for i, v in enumerate(spec)]
+    else:
+        raise ValueError(
+            f"{kind}: levels must be a list or a linspace mapping, got {spec!r}; "
+            f"allowed forms: {LEVEL_FORMS}"
+        )
+    if not raw:
+        raise ValueError(f"{kind}: the level list is empty")
+    return raw
+
+
 def expand_levels(kind: str, spec: Any) -> list[float]:
     """The levels of one perturbation kind, in the order given.
 
@@ -141,18 +162,7 @@ def expand_levels(kind: str, spec: Any) -> list[float]:
     one set of output files.
     """
     cls = _kind_class(kind)
-    if isinstance(spec, Mapping):
-        raw = _linspace(kind, spec)
-    elif isinstance(spec, Sequence) and not isinstance(spec, str):
-        raw = [_as_number(kind, f"level #{i}", v) for i, v in enumerate(spec)]
-    else:
-        raise ValueError(
-            f'{kind}: levels must be a list of numbers or {{"linspace": [start, stop, num], '
-            f'"odd": bool, "integer": bool}}, got {spec!r}'
-        )
-    if not raw:
-        raise ValueError(f"{kind}: the level list is empty")
-
+    raw = level_values(kind, spec)
     integer_kind = getattr(cls, "integer_level", False)
     levels: list[float] = []
     for value in raw:

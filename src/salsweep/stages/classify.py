@@ -71,7 +71,14 @@ def classify_shard(
 ) -> None:
     table = read_table(images_path)
     classifier, label_map = load_job_classifier(
-        spec, classes_path, device, weights_path, deterministic, threads
+        spec,
+        classes_path,
+        device,
+        weights_path,
+        deterministic,
+        threads,
+        dataset=keys["dataset"],
+        model=keys["model"],
     )
     probs = np.zeros((len(table), classifier.n_classes), dtype=np.float32)
     for hw, rows in rows_by_size(table):

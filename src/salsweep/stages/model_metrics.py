@@ -52,7 +52,14 @@ def score_model_shard(
     started = time.perf_counter()
     if n:
         classifier, _ = load_job_classifier(
-            spec, classes_path, device, weights_path, deterministic, threads
+            spec,
+            classes_path,
+            device,
+            weights_path,
+            deterministic,
+            threads,
+            dataset=keys["dataset"],
+            model=keys["model"],
         )
         if result.class_names and result.class_names != list(classifier.class_names):
             raise ValueError(f"{maps_path}: maps were made for other classes than the model's")

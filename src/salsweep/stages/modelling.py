@@ -24,8 +24,14 @@ def load_job_classifier(
     weights_path: str | None,
     deterministic: bool,
     threads: int = 1,
+    *,
+    dataset: str,
+    model: str,
 ) -> tuple[Any, np.ndarray]:
-    """The classifier on its device, and the map from dataset label index to model index."""
+    """The classifier on its device, and the map from dataset label index to model index.
+
+    ``dataset`` and ``model`` are the config's names, for the errors (a class-count
+    mismatch surfaces here, in the first job that reads both)."""
     import torch
 
     from salsweep.models import load_classifier, resolve_device, set_deterministic
@@ -39,7 +45,14 @@ def load_job_classifier(
         # ~2 s of imports (torch._inductor) per job, so it is made only where it matters.
         set_deterministic(deterministic)
     dataset_classes = read_json(classes_path)
-    classifier = load_classifier(spec, dataset_classes, torch_device, weights_path=weights_path)
+    classifier = load_classifier(
+        spec,
+        dataset_classes,
+        torch_device,
+        weights_path=weights_path,
+        dataset_name=dataset,
+        model_name=model,
+    )
     log.info(
         "model %s on %s, %d classes, %d threads",
         spec["source"],

@@ -66,8 +66,11 @@ def explain_shard(
     deterministic: bool,
     threads: int = 1,
     masker_path: str | None = None,
+    dataset: str,
+    model: str,
 ) -> None:
-    """``masker_path``: the trained masking model, for ``realtime_mask`` only."""
+    """``masker_path``: the trained masking model, for ``realtime_mask`` only; ``dataset``
+    and ``model``: the config's names."""
     import torch
 
     from salsweep.saliency import SALIENCY_METHODS, auto_batch_size
@@ -75,7 +78,14 @@ def explain_shard(
     table = read_table(images_path)
     predictions = read_table(predictions_path).set_index("image_id").loc[table["image_id"]]
     classifier, _ = load_job_classifier(
-        spec, classes_path, device, weights_path, deterministic, threads
+        spec,
+        classes_path,
+        device,
+        weights_path,
+        deterministic,
+        threads,
+        dataset=dataset,
+        model=model,
     )
     target_names = expand_targets(target_names, classifier.n_classes)
     targets = target_indices(predictions, target_names)

@@ -48,7 +48,14 @@ def train_masker_job(
 
     params = resolve_params("realtime_mask", dict(method_params or {}))
     classifier, label_map = load_job_classifier(
-        spec, classes_path, device, weights_path, deterministic, threads
+        spec,
+        classes_path,
+        device,
+        weights_path,
+        deterministic,
+        threads,
+        dataset=dataset,
+        model=model,
     )
     table = read_table(images_path, columns=["image_id", "image", "label"])
     if not len(table):
