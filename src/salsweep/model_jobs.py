@@ -1,0 +1,82 @@
+"""What the model jobs (classify, saliency, model metrics, masker training) share: the
+job's classifier on its device, and the job's images decoded by size, a chunk at a time."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from salsweep.io import decode_images, read_json, stack_images
+
+log = logging.getLogger(__name__)
+
+
+def load_job_classifier(
+    spec: dict,
+    classes_path: str,
+    device: str,
+    weights_path: str | None,
+    deterministic: bool,
+    threads: int = 1,
+) -> tuple[Any, np.ndarray]:
+    """The classifier on its device, and the map from dataset label index to model index."""
+    import torch
+
+    from salsweep.models import load_classifier, resolve_device, set_deterministic
+
+    # One torch thread per Snakemake thread: jobs side by side must not oversubscribe cores,
+    # and CPU results depend on the thread count.
+    torch.set_num_threads(max(1, int(threads)))
+    torch_device = resolve_device(device)
+    if torch_device.type == "cuda":
+        # CPU kernels are deterministic at a fixed thread count already; the call costs
+        # ~2 s of imports (torch._inductor) per job, so it is made only where it matters.
+        set_deterministic(deterministic)
+    dataset_classes = read_json(classes_path)
+    classifier = load_classifier(spec, dataset_classes, torch_device, weights_path=weights_path)
+    log.info(
+        "model %s on %s, %d classes, %d threads",
+        spec["source"],
+        torch_device,
+        classifier.n_classes,
+        torch.get_num_threads(),
+    )
+    return classifier, classifier.label_map
+
+
+def rows_by_size(table: pd.DataFrame) -> list[tuple[tuple[int, int], np.ndarray]]:
+    """(height, width) and row indices per image size, in first-seen order.
+
+    Sizes come from the PNG headers, so nothing is decoded: jobs decode one chunk at a time
+    (:func:`decode_rows`) and their memory does not grow with the shard's pixels.
+    """
+    groups: dict[tuple[int, int], list[int]] = {}
+    for index, blob in enumerate(table["image"]):
+        with Image.open(io.BytesIO(blob)) as image:
+            groups.setdefault((image.height, image.width), []).append(index)
+    return [(hw, np.asarray(rows, dtype=np.int64)) for hw, rows in groups.items()]
+
+
+def decode_rows(table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """The images of ``rows`` (all of one size) as one uint8 [N, H, W, 3] batch."""
+    return stack_images(decode_images(table["image"].iloc[rows]))
+
+
+def predict_padded(classifier: Any, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """``classifier.predict_proba`` with a short last batch padded to ``batch_size``.
+
+    BLAS picks its kernel by matrix size (a 1-row batch even takes a matrix-vector path),
+    so an image's float result depends on its batch's size, though not on the other images
+    in it. Running every forward at ``batch_size`` rows makes each image's probabilities
+    independent of which shard, and which batch of it, the image falls in.
+    """
+    n = len(images)
+    pad = -n % batch_size
+    if n and pad:
+        images = np.concatenate([images, np.repeat(images[-1:], pad, axis=0)])
+    return classifier.predict_proba(images, batch_size=batch_size)[:n]
