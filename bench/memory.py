@@ -110,8 +110,8 @@ def job(folder: Path, n: int, n_masks: int, decode_all: bool) -> dict:
     """One saliency job on the first n images (run in a fresh process)."""
     from safetensors import safe_open
 
+    from salsweep.model_jobs import load_job_classifier
     from salsweep.stages import saliency
-    from salsweep.stages.modelling import load_job_classifier
 
     shard = folder / f"shard-{n}.parquet"
     spec = {"source": "train"}

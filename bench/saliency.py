@@ -222,8 +222,7 @@ def precision_effect(device, images: np.ndarray, batch_size: str) -> None:
             for precision in ("fp32", "bf16", "fp16"):
                 explainer = cls(seed=0, batch_size=batch, precision=precision, **params)
                 start = time.perf_counter()
-                with torch.inference_mode():
-                    maps[precision] = explainer.explain(model, images, targets)
+                maps[precision] = explainer.explain(model, images, targets)
                 seconds = time.perf_counter() - start
                 if precision == "fp32":
                     continue
@@ -293,11 +292,9 @@ def main() -> None:
                 params = {**params, "precision": args.precision}
             explainer = cls(seed=0, batch_size=batch, **params)
 
-            def ours(explainer=explainer, cls=cls, model=model):
-                if cls.needs_gradients:
-                    return explainer.explain(model, images, targets)
-                with torch.inference_mode():
-                    return explainer.explain(model, images, targets)
+            def ours(explainer=explainer, model=model):
+                # explain() itself chooses inference mode or gradients
+                return explainer.explain(model, images, targets)
 
             ratio_raw = ratio_xaitk = ""
             if cls.family == "black-box":

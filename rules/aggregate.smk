@@ -41,6 +41,7 @@ rule examples:
     conda:
         "../envs/data.yaml"
     params:
+        conditions=example_conditions,
         n_examples=config["figures"]["examples"],
     script:
         "../workflow/scripts/examples.py"

@@ -76,14 +76,12 @@ def model_runtime(wildcards, attempt):
 
 def identity_levels():
     """Per sweep, the level that leaves an image unchanged: where figures draw the clean point."""
-    from salsweep.perturbations import PERTURBATIONS
+    from salsweep.perturbations import identity_level_of
 
     levels = {}
     for name in config["perturbations"]:
         spec = STUDY.perturbation_spec(name)
-        level = spec["params"].get("identity_level")
-        if level is None:
-            level = getattr(PERTURBATIONS.get(spec["kind"]), "identity_level", None)
+        level = identity_level_of(spec["kind"], spec["params"])
         levels[name] = float(level) if level is not None else 0.0
     return levels
 
@@ -279,7 +277,7 @@ def all_prediction_files():
     return [
         predictions_path(dataset, model, c.perturbation, c.level, shard)
         for dataset, model in STUDY.pairs()
-        for c in STUDY.conditions()
+        for c in STUDY.conditions(dataset)
         for shard in STUDY.shards(dataset)
     ]
 
@@ -292,7 +290,7 @@ def all_metric_files():
         metrics_path(dataset, model, method, c.perturbation, c.level, shard)
         for dataset, model in STUDY.pairs()
         for method in STUDY.methods
-        for c in STUDY.conditions()
+        for c in STUDY.conditions(dataset)
         for shard in STUDY.shards(dataset)
     ]
 
@@ -305,7 +303,7 @@ def all_model_metric_files():
         model_metrics_path(dataset, model, method, c.perturbation, c.level, shard)
         for dataset, model in STUDY.pairs()
         for method in STUDY.methods
-        for c in STUDY.conditions()
+        for c in STUDY.conditions(dataset)
         for shard in STUDY.shards(dataset)
     ]
 
@@ -318,7 +316,7 @@ def example_map_files(wildcards):
     w = wildcards
     return [
         maps_path(w.dataset, w.model, w.method, c.perturbation, c.level, shard)
-        for c in STUDY.conditions()
+        for c in STUDY.conditions(w.dataset)
         for shard in STUDY.shards(w.dataset)
     ]
 
@@ -326,7 +324,16 @@ def example_map_files(wildcards):
 def example_image_files(wildcards):
     return [
         perturbed_path(wildcards.dataset, c.perturbation, c.level, shard)
-        for c in STUDY.conditions()
+        for c in STUDY.conditions(wildcards.dataset)
+        for shard in STUDY.shards(wildcards.dataset)
+    ]
+
+
+def example_conditions(wildcards):
+    """The condition of each entry of example_map_files and example_image_files."""
+    return [
+        {"dataset": c.dataset, "perturbation": c.perturbation, "level": c.level}
+        for c in STUDY.conditions(wildcards.dataset)
         for shard in STUDY.shards(wildcards.dataset)
     ]
 

@@ -49,10 +49,11 @@ def test_study_expands_conditions_and_pairs():
     config = copy.deepcopy(BASE)
     config["perturbations"]["gaussian_blur"] = {"levels": {"linspace": [1, 20, 5], "odd": True}}
     study = Study(config)
-    assert [(c.perturbation, c.level) for c in study.conditions()] == [
-        ("clean", "0"),
-        *[("gaussian_blur", str(k)) for k in (1, 5, 11, 15, 21)],
+    assert [(c.dataset, c.perturbation, c.level) for c in study.conditions("digits")] == [
+        ("digits", "clean", "0"),
+        *[("digits", "gaussian_blur", str(k)) for k in (1, 5, 11, 15, 21)],
     ]
+    assert [c.value for c in study.conditions("digits", include_clean=False)] == [1, 5, 11, 15, 21]
     assert study.pairs() == [("digits", "cnn")]
     assert study.train_dataset("cnn") == "digits"
 

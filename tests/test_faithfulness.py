@@ -13,6 +13,7 @@ import torch
 from conftest import TINY_CLASSES, run_snakemake, tiny_images, tiny_study, write_config
 from torch import nn
 
+from salsweep.condition import Condition
 from salsweep.config import ConfigError, Study
 from salsweep.faithfulness import (
     MODEL_METRIC_INFO,
@@ -24,9 +25,8 @@ from salsweep.faithfulness import (
 )
 from salsweep.faithfulness._curves import saliency_ranks, step_counts
 from salsweep.faithfulness.insertion_auc import blur_images, gkern
-from salsweep.io import SaliencyMaps, encode_png, save_maps, write_table
+from salsweep.io import METRIC_COLUMNS, SaliencyMaps, encode_png, save_maps, write_table
 from salsweep.models.base import Classifier
-from salsweep.stages.map_metrics import METRIC_COLUMNS
 
 GAIN = 10.0
 
@@ -343,7 +343,6 @@ def test_stage_writes_a_long_table(tmp_path, standins, monkeypatch):
         class_names=list(TINY_CLASSES),
     )
     save_maps(maps, tmp_path / "maps.safetensors")
-    keys = {"dataset": "tiny", "model": "vit", "method": "vanilla_gradient"}
 
     def score(out_name: str) -> pd.DataFrame:
         score_model_shard(
@@ -352,7 +351,9 @@ def test_stage_writes_a_long_table(tmp_path, standins, monkeypatch):
             str(tmp_path / "classes.json"),
             str(tmp_path / out_name),
             metric_specs=[{"name": "deletion_auc", "steps": 4}, {"name": "ssr_crop"}],
-            keys={**keys, "perturbation": "clean", "level": "0"},
+            condition=Condition("tiny", "clean", "0"),
+            model="vit",
+            method="vanilla_gradient",
             spec={"source": "hf", "path": str(standins["vit"])},
             device="cpu",
             weights_path=None,

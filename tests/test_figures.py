@@ -91,7 +91,8 @@ def _metrics() -> pd.DataFrame:
 
 def _summary(tmp_path, metrics=None, predictions=None) -> pd.DataFrame:
     """summary.csv as the aggregate rule writes it, read back as figure_metrics reads it."""
-    from salsweep.stages.aggregate import read_summary, summarize, write_summary
+    from salsweep.io import read_summary, write_summary
+    from salsweep.stages.aggregate import summarize
 
     metrics = _metrics() if metrics is None else metrics
     predictions = _predictions() if predictions is None else predictions
@@ -234,8 +235,8 @@ def test_an_example_index_past_the_data_gets_a_page_that_says_so(tmp_path):
 
 
 def test_an_empty_metrics_table_draws_a_placeholder(tmp_path):
+    from salsweep.io import METRIC_COLUMNS
     from salsweep.stages.aggregate import concat_tables
-    from salsweep.stages.map_metrics import METRIC_COLUMNS
 
     empty = concat_tables([], METRIC_COLUMNS, ["dataset"])
     png, pdf = _written(tmp_path, "empty")

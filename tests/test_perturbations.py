@@ -12,13 +12,13 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from salsweep.condition import format_level  # noqa: E402
 from salsweep.perturbations import (  # noqa: E402
     PERTURBATIONS,
     expand_levels,
     validate_perturbation,
 )
 from salsweep.perturbations.sweep import identity_level_of  # noqa: E402
-from salsweep.seeding import format_level  # noqa: E402
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

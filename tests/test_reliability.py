@@ -353,6 +353,7 @@ def tiny_shard(tmp_path):
 
 
 def classify(folder: Path, shard: str, spec: dict, batch_size: int | str) -> pd.DataFrame:
+    from salsweep.condition import Condition
     from salsweep.stages.classify import classify_shard
 
     out = folder / f"pred-{Path(shard).stem}-{batch_size}.parquet"
@@ -360,7 +361,8 @@ def classify(folder: Path, shard: str, spec: dict, batch_size: int | str) -> pd.
         shard,
         str(folder / "classes.json"),
         str(out),
-        keys={"dataset": "tiny", "model": "vit", "perturbation": "clean", "level": "0"},
+        condition=Condition("tiny", "clean", "0"),
+        model="vit",
         spec=spec,
         device="cpu",
         weights_path=None,
@@ -468,7 +470,7 @@ def test_saliency_job_decodes_one_call_of_images_at_a_time(tiny_shard, standins,
 
 
 def test_rows_by_size_reads_sizes_without_decoding_and_decode_rows_stacks():
-    from salsweep.stages.modelling import decode_rows, rows_by_size
+    from salsweep.model_jobs import decode_rows, rows_by_size
 
     small, _ = tiny_images(3, size=16)
     big, _ = tiny_images(2, size=24)

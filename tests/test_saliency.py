@@ -20,6 +20,7 @@ from captum.attr import (
 from torch import nn
 
 from salsweep.models.base import Classifier
+from salsweep.models.layers import token_layout
 from salsweep.saliency import (
     METHOD_INFO,
     METHOD_PARAMS,
@@ -27,9 +28,8 @@ from salsweep.saliency import (
     auto_batch_size,
     check_method_params,
 )
-from salsweep.saliency._common import normalise_maxabs
 from salsweep.saliency.batching import cpu_batch_size, largest_fitting
-from salsweep.saliency.gradcam import token_layout
+from salsweep.saliency.building_blocks import normalise_maxabs
 from salsweep.saliency.rise import rise_masks
 from salsweep.saliency.sliding_window import resolve_extent, sliding_window_masks
 
@@ -602,3 +602,42 @@ def test_empty_batch_and_bad_targets() -> None:
     assert empty.shape == (0, 2, H, W)
     with pytest.raises(ValueError, match="target"):
         method("rise").explain(model, make_images(1), np.array([[4]]))
+
+
+def test_explain_owns_the_inference_mode_and_the_auto_batch_size(monkeypatch) -> None:
+    """The runner passes "auto" and calls explain(); the method decides the rest."""
+    import salsweep.saliency.base as base
+
+    probed = []
+
+    def fake_probe(classifier, hw, device):
+        probed.append(hw)
+        return 7
+
+    monkeypatch.setattr(base, "auto_batch_size", fake_probe)
+    seen = {}
+
+    class Recorder(base.SaliencyMethod):
+        name = "recorder"
+        signed = False
+        family = "black-box"
+        needs_gradients = False
+
+        def _explain(self, classifier, images, targets):
+            seen[type(self).needs_gradients] = (
+                torch.is_inference_mode_enabled(),
+                self.batch_size_for(classifier, tuple(images.shape[1:3])),
+            )
+            return np.zeros((len(images), targets.shape[1], *images.shape[1:3]), np.float32)
+
+    class GradientRecorder(Recorder):
+        needs_gradients = True
+
+    model = TinyCNN()
+    for cls in (Recorder, GradientRecorder):
+        explainer = cls(batch_size="auto")
+        explainer.explain(model, make_images(2), np.zeros((2, 1), np.int64))
+        explainer.explain(model, make_images(1), np.zeros((1, 1), np.int64))
+    assert seen == {False: (True, 7), True: (False, 7)}
+    assert probed == [(H, W), (H, W)]  # once per method and image size
+    assert Recorder(batch_size=5).batch_size_for(model, (H, W)) == 5

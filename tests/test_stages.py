@@ -7,12 +7,23 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from salsweep.io import SaliencyMaps, encode_png, load_maps, read_table, save_maps, write_table
-from salsweep.seeding import derive_seed, format_level, item_rng
-from salsweep.stages.aggregate import mean_ci, summarize, wilson_interval
-from salsweep.stages.classify import PREDICTION_COLUMNS, predictions_table
+from salsweep.condition import CLEAN, CLEAN_LEVEL, Condition, format_level
+from salsweep.io import (
+    PREDICTION_COLUMNS,
+    SaliencyMaps,
+    encode_png,
+    load_maps,
+    read_table,
+    save_maps,
+    write_table,
+)
+from salsweep.seeding import derive_seed, item_rng
+from salsweep.stages.aggregate import summarize
+from salsweep.stages.classify import predictions_table
+from salsweep.stages.examples import collect_examples
 from salsweep.stages.map_metrics import score_shard
 from salsweep.stages.perturb import perturb_shard, shard_slice
+from salsweep.stats import mean_ci, wilson_interval
 
 
 @pytest.mark.parametrize(("n", "k"), [(10, 3), (7, 7), (3, 5), (0, 2), (1000, 16)])
@@ -60,10 +71,38 @@ def _image_table(n: int, size: int = 8) -> pd.DataFrame:
     )
 
 
+def test_a_condition_owns_its_level_text_and_value():
+    condition = Condition.from_wildcards(
+        {"dataset": "d", "perturbation": "salt", "level": "0.05", "shard": "0"}
+    )
+    assert (condition.dataset, condition.perturbation, condition.level) == ("d", "salt", "0.05")
+    assert condition.value == 0.05 and condition.table_level == 0.05
+    blur = Condition("d", "gaussian_blur", format_level(3.0))
+    assert blur.level == "3" and blur.value == 3 and isinstance(blur.value, int)
+    assert isinstance(blur.table_level, float) and not blur.is_clean
+    assert Condition("d", CLEAN, CLEAN_LEVEL).is_clean
+    for text in ("3.0", "0.050", "abc", "nan"):
+        with pytest.raises(ValueError, match=f"d/salt: level '{text}' is not a canonical"):
+            Condition("d", "salt", text)
+
+
+def test_examples_need_one_condition_per_file(tmp_path):
+    with pytest.raises(ValueError, match="2 map files and 2 image files for 1 conditions"):
+        collect_examples(
+            ["a", "b"],
+            ["c", "d"],
+            str(tmp_path / "out.parquet"),
+            conditions=[Condition("d", CLEAN, CLEAN_LEVEL)],
+            n_examples=1,
+            model="m",
+            method="rise",
+        )
+
+
 def test_noise_depends_on_the_image_not_on_the_sharding(tmp_path):
     source = tmp_path / "eval.parquet"
     write_table(_image_table(9), source)
-    common = dict(dataset="d", perturbation="salt", level="0.3", kind="salt", params={}, seed=5)
+    common = dict(condition=Condition("d", "salt", "0.3"), kind="salt", params={}, seed=5)
     perturb_shard(str(source), str(tmp_path / "one.parquet"), shard=0, n_shards=1, **common)
     for shard in range(4):
         perturb_shard(
@@ -84,9 +123,7 @@ def test_perturb_error_names_the_image(tmp_path):
         perturb_shard(
             str(tmp_path / "eval.parquet"),
             str(tmp_path / "out.parquet"),
-            dataset="d",
-            perturbation="gaussian_blur",
-            level="3",
+            condition=Condition("d", "gaussian_blur", "3"),
             kind="gaussian_blur",
             params={},
             seed=0,
@@ -97,8 +134,8 @@ def test_perturb_error_names_the_image(tmp_path):
 
 def test_predictions_table():
     probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], dtype=np.float32)
-    keys = {"dataset": "d", "model": "m", "perturbation": "salt", "level": "0.1"}
-    table = predictions_table(keys, ["a", "b"], np.array([0, 1]), probs)
+    condition = Condition("d", "salt", "0.1")
+    table = predictions_table(condition, "m", ["a", "b"], np.array([0, 1]), probs)
     assert list(table.columns) == PREDICTION_COLUMNS
     assert table["pred"].tolist() == [0, 2]
     assert table["correct"].tolist() == [True, False]
@@ -173,14 +210,15 @@ def test_score_shard_compares_with_the_clean_map(tmp_path):
     mask = encode_png((np.arange(36).reshape(6, 6) % 2 * 255).astype(np.uint8))
     images = _image_table(3, size=6).assign(image_id=ids, mask=[mask] * 3)
     write_table(images, tmp_path / "images.parquet")
-    keys = {"dataset": "d", "model": "m", "perturbation": "salt", "level": "0.1", "method": "sw"}
     score_shard(
         str(tmp_path / "pert.safetensors"),
         str(tmp_path / "images.parquet"),
         str(tmp_path / "out.parquet"),
         reference_path=str(tmp_path / "clean.safetensors"),
         metric_specs=[{"name": "xcorr"}, {"name": "entropy"}, {"name": "gt_coverage"}],
-        keys=keys,
+        condition=Condition("d", "salt", "0.1"),
+        model="m",
+        method="sw",
     )
     out = read_table(tmp_path / "out.parquet")
     xcorr = out[out["metric"] == "xcorr"].set_index(["image_id", "target"])["value"]
@@ -217,14 +255,15 @@ def test_mask_metrics_skip_only_the_images_without_a_mask(tmp_path):
     mask = encode_png((np.arange(36).reshape(6, 6) % 2 * 255).astype(np.uint8))
     images = _image_table(3, size=6).assign(image_id=ids, mask=[mask, None, mask])
     write_table(images, tmp_path / "images.parquet")
-    keys = {"dataset": "d", "model": "m", "perturbation": "clean", "level": "0", "method": "sw"}
     score_shard(
         str(tmp_path / "maps.safetensors"),
         str(tmp_path / "images.parquet"),
         str(tmp_path / "out.parquet"),
         reference_path=None,
         metric_specs=[{"name": "entropy"}, {"name": "gt_coverage"}],
-        keys=keys,
+        condition=Condition("d", "clean", "0"),
+        model="m",
+        method="sw",
     )
     out = read_table(tmp_path / "out.parquet")
     assert sorted(out[out["metric"] == "entropy"]["image_id"]) == ["a", "b", "c"]

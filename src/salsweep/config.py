@@ -12,12 +12,11 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CLEAN = "clean"
-CLEAN_LEVEL = "0"
+from salsweep.condition import CLEAN, CLEAN_LEVEL, Condition, format_level
+
 # Model keys that shape the DAG rather than the classifier.
 PIPELINE_MODEL_KEYS = ("datasets", "train", "gradcam_layer")
 
@@ -28,18 +27,6 @@ class ConfigError(ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"config key '{key}': {message}")
         self.key = key
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One perturbed copy: a sweep name and a canonical level string."""
-
-    perturbation: str
-    level: str
-
-    @property
-    def is_clean(self) -> bool:
-        return self.perturbation == CLEAN
 
 
 def _metric_entries(config: dict) -> list[dict]:
@@ -63,8 +50,6 @@ class Study:
 
     # -- checks -------------------------------------------------------------------------
     def check(self) -> None:
-        from salsweep.seeding import format_level
-
         config = self.config
         datasets = config["datasets"]
         for name, spec in datasets.items():
@@ -186,10 +171,11 @@ class Study:
     def levels(self, perturbation: str) -> list[str]:
         return self._levels[perturbation]
 
-    def conditions(self, include_clean: bool = True) -> list[Condition]:
-        out = [Condition(CLEAN, CLEAN_LEVEL)] if include_clean else []
+    def conditions(self, dataset: str, include_clean: bool = True) -> list[Condition]:
+        """The clean reference, then every sweep's levels, in config order."""
+        out = [Condition(dataset, CLEAN, CLEAN_LEVEL)] if include_clean else []
         for name in self.config["perturbations"]:
-            out.extend(Condition(name, level) for level in self._levels[name])
+            out.extend(Condition(dataset, name, level) for level in self._levels[name])
         return out
 
     def n_shards(self, dataset: str) -> int:

@@ -17,13 +17,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import cycler  # noqa: E402
 
-from salsweep.io import atomic_path, decode_png  # noqa: E402
-from salsweep.stages.aggregate import wilson_interval  # noqa: E402
-from salsweep.stages.examples import decode_map  # noqa: E402
+from salsweep.condition import CLEAN  # noqa: E402
+from salsweep.io import atomic_path, decode_map, decode_png  # noqa: E402
+from salsweep.stats import wilson_interval  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-CLEAN = "clean"
 MAIN_TARGETS = ("truth", "pred")  # per-class targets (targets: all) have their own figure
 
 
@@ -373,7 +372,7 @@ def draw_metrics(
     dpi: int,
 ) -> None:
     """One figure per (dataset, model, perturbation) in ``panels``, in the order of pngs."""
-    from salsweep.stages.aggregate import read_summary
+    from salsweep.io import read_summary
 
     summary = read_summary(summary_path)
     for (dataset, model, perturbation), png, pdf in zip(panels, pngs, pdfs, strict=True):

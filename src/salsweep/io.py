@@ -3,6 +3,9 @@
 - Image tables (parquet): one row per image; ``image`` and ``mask`` are PNG bytes.
 - Class names: a JSON list beside the dataset table.
 - Saliency maps (safetensors): see :func:`save_maps` / :func:`load_maps`.
+- The study's tables (parquet; the summary is CSV): predictions, metrics, examples,
+  rejects and summary, each with its columns (``*_COLUMNS``) and row order (``*_KEYS``)
+  here, and their readers and writers.
 """
 
 from __future__ import annotations
@@ -23,8 +26,67 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
+from salsweep.condition import Condition
+
 IMAGE_COLUMNS = ["image_id", "image", "label", "mask"]
 DATASET_COLUMNS = [*IMAGE_COLUMNS, "source"]  # a dataset table: + the file each image came from
+PREDICTION_COLUMNS = [
+    "dataset",
+    "model",
+    "perturbation",
+    "level",
+    "image_id",
+    "label",
+    "pred",
+    "prob_label",
+    "prob_pred",
+    "correct",
+]
+METRIC_COLUMNS = [
+    "dataset",
+    "model",
+    "perturbation",
+    "level",
+    "method",
+    "target",
+    "image_id",
+    "metric",
+    "value",
+]
+EXAMPLE_COLUMNS = [
+    "dataset",
+    "model",
+    "method",
+    "perturbation",
+    "level",
+    "image_id",
+    "target",
+    "class_index",
+    "class_name",
+    "signed",
+    "image",
+    "map",
+    "height",
+    "width",
+]
+REJECT_COLUMNS = ["dataset", "split", "image_id", "source", "reason"]
+SUMMARY_GROUP = ["dataset", "model", "perturbation", "level", "method", "target", "metric"]
+SUMMARY_COLUMNS = [*SUMMARY_GROUP, "n", "mean", "ci_low", "ci_high"]
+SUMMARY_FLOATS = ["level", "n", "mean", "ci_low", "ci_high"]
+# Row order of the gathered tables: independent of job completion order and sharding.
+PREDICTION_KEYS = ["dataset", "model", "perturbation", "level", "image_id"]
+METRIC_KEYS = [
+    "dataset",
+    "model",
+    "method",
+    "perturbation",
+    "level",
+    "target",
+    "metric",
+    "image_id",
+]
+# Float columns; the others hold names (object) in an empty table.
+NUMERIC_COLUMNS = {"level", "value", "prob_label", "prob_pred"}
 
 
 @contextmanager
@@ -186,3 +248,66 @@ def load_maps(path: str | os.PathLike) -> SaliencyMaps:
         )
     except (SafetensorError, OSError, KeyError, ValueError) as error:
         raise CorruptResultError(path, "saliency maps file", error) from error
+
+
+# --- the study's tables -------------------------------------------------------------------
+
+
+def empty_table(columns: list[str]) -> pd.DataFrame:
+    """No rows, typed columns, so readers (figures) can use numeric operations on them."""
+    return pd.DataFrame(
+        {c: pd.Series(dtype="float64" if c in NUMERIC_COLUMNS else "object") for c in columns}
+    )
+
+
+def metric_frame(
+    condition: Condition,
+    *,
+    model: str,
+    method: str,
+    target: str,
+    image_ids: list[str],
+    metric: str,
+    values: np.ndarray,
+) -> pd.DataFrame:
+    """Rows of the metrics table: one metric of one target's maps, in ``METRIC_COLUMNS``."""
+    return pd.DataFrame(
+        {
+            "dataset": condition.dataset,
+            "model": model,
+            "perturbation": condition.perturbation,
+            "level": condition.table_level,
+            "method": method,
+            "target": target,
+            "image_id": list(image_ids),
+            "metric": metric,
+            "value": np.asarray(values, dtype=np.float64),
+        }
+    )[METRIC_COLUMNS]
+
+
+def encode_map(saliency: np.ndarray) -> dict[str, object]:
+    """The ``map``, ``height`` and ``width`` fields of an examples row (float16 bytes)."""
+    half = saliency.astype(np.float16)
+    return {"map": half.tobytes(), "height": half.shape[0], "width": half.shape[1]}
+
+
+def decode_map(row: pd.Series) -> np.ndarray:
+    """The map of an examples row, float16 [height, width]."""
+    return np.frombuffer(row["map"], dtype=np.float16).reshape(row["height"], row["width"])
+
+
+def write_summary(summary: pd.DataFrame, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        summary.to_csv(tmp, index=False, float_format="%.10g")
+
+
+def read_summary(path: str | os.PathLike) -> pd.DataFrame:
+    """summary.csv as written: names stay strings (accuracy rows have empty method and
+    target, not NaN), empty numbers are NaN."""
+    return pd.read_csv(
+        path,
+        dtype={c: (np.float64 if c in SUMMARY_FLOATS else str) for c in SUMMARY_COLUMNS},
+        keep_default_na=False,
+        na_values={c: [""] for c in SUMMARY_FLOATS},
+    )

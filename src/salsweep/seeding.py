@@ -1,4 +1,4 @@
-"""Per-item seeds and canonical level strings.
+"""Per-item seeds.
 
 A seed depends only on what identifies the item, never on job order or sharding, so a
 study gives the same numbers for any shard size or scheduler.
@@ -10,15 +10,7 @@ import hashlib
 
 import numpy as np
 
-
-def format_level(level: float | int) -> str:
-    """Canonical text of a level, as used in file paths and seeds ("3", "0.05", "1.5")."""
-    value = float(level)
-    if not np.isfinite(value):
-        raise ValueError(f"level must be finite, got {level!r}")
-    if value.is_integer():
-        return str(int(value))
-    return np.format_float_positional(value, trim="-")
+from salsweep.condition import format_level
 
 
 def derive_seed(*parts: object) -> int:

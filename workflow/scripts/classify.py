@@ -1,3 +1,4 @@
+from salsweep.condition import Condition
 from salsweep.snakemake_io import run_script
 from salsweep.stages.classify import classify_shard
 
@@ -7,7 +8,8 @@ run_script(
     images_path=snakemake.input.images,
     classes_path=snakemake.input.classes,
     out_path=snakemake.output.predictions,
-    keys=dict(snakemake.wildcards),
+    condition=Condition.from_wildcards(snakemake.wildcards),
+    model=snakemake.wildcards.model,
     spec=snakemake.params.spec,
     device=snakemake.params.device,
     weights_path=snakemake.input.get("weights"),

@@ -1,3 +1,4 @@
+from salsweep.condition import Condition
 from salsweep.snakemake_io import run_script
 from salsweep.stages.map_metrics import score_shard
 
@@ -9,5 +10,7 @@ run_script(
     out_path=snakemake.output.metrics,
     reference_path=snakemake.input.get("reference"),
     metric_specs=snakemake.params.metrics,
-    keys=dict(snakemake.wildcards),
+    condition=Condition.from_wildcards(snakemake.wildcards),
+    model=snakemake.wildcards.model,
+    method=snakemake.wildcards.method,
 )

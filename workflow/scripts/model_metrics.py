@@ -1,3 +1,4 @@
+from salsweep.condition import Condition
 from salsweep.snakemake_io import run_script
 from salsweep.stages.model_metrics import score_model_shard
 
@@ -9,7 +10,9 @@ run_script(
     classes_path=snakemake.input.classes,
     out_path=snakemake.output.metrics,
     metric_specs=snakemake.params.metrics,
-    keys=dict(snakemake.wildcards),
+    condition=Condition.from_wildcards(snakemake.wildcards),
+    model=snakemake.wildcards.model,
+    method=snakemake.wildcards.method,
     spec=snakemake.params.spec,
     device=snakemake.params.device,
     weights_path=snakemake.input.get("weights"),

@@ -1,3 +1,4 @@
+from salsweep.condition import Condition
 from salsweep.snakemake_io import run_script
 from salsweep.stages.perturb import perturb_shard
 
@@ -6,9 +7,7 @@ run_script(
     perturb_shard,
     table_path=snakemake.input.table,
     out_path=snakemake.output.images,
-    dataset=snakemake.wildcards.dataset,
-    perturbation=snakemake.wildcards.perturbation,
-    level=snakemake.wildcards.level,
+    condition=Condition.from_wildcards(snakemake.wildcards),
     kind=snakemake.params.spec["kind"],
     params=snakemake.params.spec["params"],
     seed=snakemake.params.seed,

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from salsweep.io import atomic_path
+from salsweep.models.layers import resolve_feature_layer, token_layout
 
 FILE_FORMAT = "salsweep-masker"
 FILE_VERSION = "1"
@@ -45,19 +46,6 @@ class _Captured(Exception):
         self.grid = grid
 
 
-def resolve_feature_layer(classifier: nn.Module, path: str | None) -> nn.Module | None:
-    """The module at ``path``, else ``classifier.gradcam_layer()`` (None: use an encoder)."""
-    if path is None:
-        getter = getattr(classifier, "gradcam_layer", None)
-        return getter() if callable(getter) else None
-    try:
-        return classifier.get_submodule(path)
-    except AttributeError as error:
-        raise ValueError(
-            f"realtime_mask: parameter 'layer' {path!r} is not a module: {error}"
-        ) from None
-
-
 class FeatureTap:
     """Frozen features [N, C, h, w] of a classifier layer for float images [N, H, W, 3]."""
 
@@ -66,8 +54,6 @@ class FeatureTap:
         self.layer = resolve_feature_layer(classifier, layer_path)
 
     def _to_grid(self, output: Any) -> torch.Tensor:
-        from salsweep.saliency.gradcam import token_layout
-
         first = output[0] if isinstance(output, tuple) else output
         if not isinstance(first, torch.Tensor) or first.ndim not in (3, 4):
             shape = getattr(first, "shape", type(first).__name__)

@@ -10,6 +10,7 @@ import torch
 
 from salsweep.models.base import Classifier
 from salsweep.registry import Registry
+from salsweep.saliency.batching import auto_batch_size
 
 
 class SaliencyMethod(ABC):
@@ -18,7 +19,12 @@ class SaliencyMethod(ABC):
     ``explain(classifier, images, targets)`` takes uint8 images [N, H, W, 3] and class
     indices [N, T] and returns float32 maps [N, T, H, W] at image resolution. ``signed``
     methods return maps in [-1, 1] (positive = evidence for the class); unsigned ones in
-    [0, 1]. ``needs_gradients`` tells the runner not to wrap the call in inference mode.
+    [0, 1].
+
+    ``explain`` owns the checks around ``_explain``, as xaitk's ``generate()`` does around
+    ``_generate()``: it validates the inputs and the result, resolves ``batch_size="auto"``
+    for the images' size (:meth:`batch_size_for`), and runs ``_explain`` in inference mode
+    unless the class ``needs_gradients``.
     """
 
     name: ClassVar[str]
@@ -26,10 +32,19 @@ class SaliencyMethod(ABC):
     needs_gradients: ClassVar[bool]
     family: ClassVar[str]  # "black-box", "gradient" or "mask"
 
-    def __init__(self, seed: int = 0, batch_size: int = 64, **params: Any) -> None:
+    def __init__(self, seed: int = 0, batch_size: int | str = 64, **params: Any) -> None:
         self.seed = seed
         self.batch_size = batch_size
         self.params = params
+        self._auto_sizes: dict[tuple[int, int], int] = {}
+
+    def batch_size_for(self, classifier: Classifier, hw: tuple[int, int]) -> int:
+        """The int batch size; ``"auto"`` is probed once per image size."""
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        if hw not in self._auto_sizes:
+            self._auto_sizes[hw] = auto_batch_size(classifier, hw, classifier.device)
+        return self._auto_sizes[hw]
 
     def explain(
         self, classifier: Classifier, images: np.ndarray, targets: np.ndarray
@@ -43,7 +58,14 @@ class SaliencyMethod(ABC):
         n, h, w, _ = images.shape
         if n == 0:
             return np.zeros((0, targets.shape[1], h, w), dtype=np.float32)
-        maps = self._explain(classifier, torch.from_numpy(images).to(classifier.device), targets)
+        # Resolved before inference mode: the CUDA probe needs a backward pass.
+        self.batch_size_for(classifier, (h, w))
+        pixels = torch.from_numpy(images).to(classifier.device)
+        if self.needs_gradients:
+            maps = self._explain(classifier, pixels, targets)
+        else:
+            with torch.inference_mode():
+                maps = self._explain(classifier, pixels, targets)
         maps = np.asarray(maps, dtype=np.float32)
         if maps.shape != (n, targets.shape[1], h, w):
             raise AssertionError(f"{self.name} returned {maps.shape}")

@@ -16,22 +16,21 @@ so use the last block's first norm (``layernorm_before``), as pytorch-grad-cam d
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from captum.attr import LayerAttribution, LayerGradCam
 from torch import nn
 
 from salsweep.models.base import Classifier
-from salsweep.saliency._common import (
+from salsweep.models.layers import resolve_layer, token_layout
+from salsweep.saliency.base import SALIENCY_METHODS
+from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
     mean_attributions,
     normalise_maxabs,
     pair_inputs,
     to_numpy_maps,
 )
-from salsweep.saliency.base import SALIENCY_METHODS
 
 
 class _Probe(nn.Module):
@@ -39,53 +38,6 @@ class _Probe(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
-
-
-def _declared_layout(classifier: Classifier) -> tuple[int, int, int] | None:
-    """(n_prefix, gh, gw) from ``token_grid()`` or ``token_layout()`` (.n_prefix, .grid)."""
-    token_grid = getattr(classifier, "token_grid", None)
-    if callable(token_grid) and (info := token_grid()) is not None:
-        n_prefix, grid_h, grid_w = (int(v) for v in info)
-        return n_prefix, grid_h, grid_w
-    token_layout_fn = getattr(classifier, "token_layout", None)
-    if callable(token_layout_fn) and (layout := token_layout_fn()) is not None:
-        return int(layout.n_prefix), int(layout.grid[0]), int(layout.grid[1])
-    return None
-
-
-def token_layout(classifier: Classifier, n_tokens: int) -> tuple[int, int, int]:
-    """(n_prefix, grid_h, grid_w) of a token sequence of length ``n_tokens``."""
-    declared = _declared_layout(classifier)
-    if declared is not None:
-        n_prefix, grid_h, grid_w = declared
-        if n_prefix + grid_h * grid_w != n_tokens:
-            raise ValueError(
-                f"gradcam: the classifier's token layout {declared} does not fit a layer output "
-                f"of {n_tokens} tokens"
-            )
-        return declared
-    side = math.isqrt(max(n_tokens - 1, 0))
-    if side * side != n_tokens - 1 or side == 0:
-        raise ValueError(
-            f"gradcam: cannot lay {n_tokens} tokens on a grid (expected 1 CLS token + a square "
-            "number of patches); give the classifier a token_grid() or token_layout() method"
-        )
-    return 1, side, side
-
-
-def resolve_layer(classifier: Classifier, path: str | None) -> nn.Module:
-    if path is None:
-        layer = classifier.gradcam_layer()
-        if layer is None:
-            raise ValueError(
-                f"gradcam: model {getattr(classifier, 'name', type(classifier).__name__)!r} has "
-                "no default Grad-CAM layer; set the parameter 'layer' to a module path"
-            )
-        return layer
-    try:
-        return classifier.get_submodule(path)
-    except AttributeError as error:
-        raise ValueError(f"gradcam: parameter 'layer' {path!r} is not a module: {error}") from None
 
 
 @SALIENCY_METHODS.register("gradcam")

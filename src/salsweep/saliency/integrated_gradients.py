@@ -12,7 +12,8 @@ import torch
 from captum.attr import IntegratedGradients as CaptumIG
 
 from salsweep.models.base import Classifier
-from salsweep.saliency._common import (
+from salsweep.saliency.base import SALIENCY_METHODS
+from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
     colours,
     mean_attributions,
@@ -20,7 +21,6 @@ from salsweep.saliency._common import (
     pair_inputs,
     to_numpy_maps,
 )
-from salsweep.saliency.base import SALIENCY_METHODS
 
 
 def ig_rows_per_call(batch_size: int, n_steps: int) -> int:

@@ -25,8 +25,8 @@ import torch
 
 from salsweep.masker.objective import Weights, blurred, mask_terms, noise_images, upsample
 from salsweep.models.base import Classifier
-from salsweep.saliency._common import ConfiguredMethod, chunks, pair_inputs, to_numpy_maps
 from salsweep.saliency.base import SALIENCY_METHODS
+from salsweep.saliency.building_blocks import ConfiguredMethod, chunks, pair_inputs, to_numpy_maps
 
 
 def grid_size(mask_size: int, hw: tuple[int, int]) -> tuple[int, int]:

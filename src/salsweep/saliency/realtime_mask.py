@@ -21,8 +21,8 @@ import torch
 from salsweep.masker.model import FeatureTap, MaskerNet, load_masker, normalise_images
 from salsweep.masker.objective import upsample
 from salsweep.models.base import Classifier
-from salsweep.saliency._common import ConfiguredMethod, chunks
 from salsweep.saliency.base import SALIENCY_METHODS
+from salsweep.saliency.building_blocks import ConfiguredMethod, chunks
 
 
 @SALIENCY_METHODS.register("realtime_mask")

@@ -21,14 +21,14 @@ import numpy as np
 import torch
 
 from salsweep.models.base import Classifier
-from salsweep.saliency._common import (
+from salsweep.saliency.base import SALIENCY_METHODS
+from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
     fill_colours,
     normalise_maxabs,
     occlusion_confidences,
     to_numpy_maps,
 )
-from salsweep.saliency.base import SALIENCY_METHODS
 
 _MASK_CHUNK = 64  # masks upsampled per float64 matmul, to bound memory
 

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from salsweep.models.base import Classifier
-from salsweep.saliency._common import (
+from salsweep.saliency.base import SALIENCY_METHODS
+from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
     fill_colours,
     normalise_maxabs,
@@ -22,7 +23,6 @@ from salsweep.saliency._common import (
     padded_softmax_conf,
     to_numpy_maps,
 )
-from salsweep.saliency.base import SALIENCY_METHODS
 
 
 def resolve_extent(value: Any, hw: tuple[int, int], what: str) -> tuple[int, int]:

@@ -18,7 +18,8 @@ import torch
 from captum.attr import IntegratedGradients as CaptumIG
 
 from salsweep.models.base import Classifier
-from salsweep.saliency._common import (
+from salsweep.saliency.base import SALIENCY_METHODS
+from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
     NoiseCache,
     mean_attributions,
@@ -26,7 +27,6 @@ from salsweep.saliency._common import (
     pair_inputs,
     to_numpy_maps,
 )
-from salsweep.saliency.base import SALIENCY_METHODS
 from salsweep.saliency.integrated_gradients import baseline_images, ig_rows_per_call
 
 

@@ -14,7 +14,8 @@ import torch
 from captum.attr import Saliency
 
 from salsweep.models.base import Classifier
-from salsweep.saliency._common import (
+from salsweep.saliency.base import SALIENCY_METHODS
+from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
     NoiseCache,
     mean_attributions,
@@ -22,7 +23,6 @@ from salsweep.saliency._common import (
     pair_inputs,
     to_numpy_maps,
 )
-from salsweep.saliency.base import SALIENCY_METHODS
 
 
 @SALIENCY_METHODS.register("smoothgrad")

@@ -11,14 +11,14 @@ import torch
 from captum.attr import Saliency
 
 from salsweep.models.base import Classifier
-from salsweep.saliency._common import (
+from salsweep.saliency.base import SALIENCY_METHODS
+from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
     mean_attributions,
     normalise_maxabs,
     pair_inputs,
     to_numpy_maps,
 )
-from salsweep.saliency.base import SALIENCY_METHODS
 
 
 @SALIENCY_METHODS.register("vanilla_gradient")

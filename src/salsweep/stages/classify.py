@@ -7,33 +7,20 @@ import logging
 import numpy as np
 import pandas as pd
 
-from salsweep.io import read_table, write_table
-from salsweep.stages.modelling import (
+from salsweep.condition import Condition
+from salsweep.io import PREDICTION_COLUMNS, read_table, write_table
+from salsweep.model_jobs import (
     decode_rows,
     load_job_classifier,
     predict_padded,
-    resolve_batch_size,
     rows_by_size,
 )
 
 log = logging.getLogger(__name__)
 
-PREDICTION_COLUMNS = [
-    "dataset",
-    "model",
-    "perturbation",
-    "level",
-    "image_id",
-    "label",
-    "pred",
-    "prob_label",
-    "prob_pred",
-    "correct",
-]
-
 
 def predictions_table(
-    keys: dict, image_ids: list[str], labels: np.ndarray, probs: np.ndarray
+    condition: Condition, model: str, image_ids: list[str], labels: np.ndarray, probs: np.ndarray
 ) -> pd.DataFrame:
     """The predictions table of one job; ``labels`` are model class indices."""
     n = len(image_ids)
@@ -41,10 +28,10 @@ def predictions_table(
     rows = np.arange(n)
     table = pd.DataFrame(
         {
-            "dataset": [keys["dataset"]] * n,
-            "model": [keys["model"]] * n,
-            "perturbation": [keys["perturbation"]] * n,
-            "level": np.full(n, float(keys["level"])),
+            "dataset": [condition.dataset] * n,
+            "model": [model] * n,
+            "perturbation": [condition.perturbation] * n,
+            "level": np.full(n, condition.table_level),
             "image_id": list(image_ids),
             "label": labels.astype(np.int64),
             "pred": pred.astype(np.int64),
@@ -61,7 +48,8 @@ def classify_shard(
     classes_path: str,
     out_path: str,
     *,
-    keys: dict,
+    condition: Condition,
+    model: str,
     spec: dict,
     device: str,
     weights_path: str | None,
@@ -69,6 +57,8 @@ def classify_shard(
     deterministic: bool,
     threads: int = 1,
 ) -> None:
+    from salsweep.saliency.batching import inference_batch_size
+
     table = read_table(images_path)
     classifier, label_map = load_job_classifier(
         spec,
@@ -77,16 +67,16 @@ def classify_shard(
         weights_path,
         deterministic,
         threads,
-        dataset=keys["dataset"],
-        model=keys["model"],
+        dataset=condition.dataset,
+        model=model,
     )
     probs = np.zeros((len(table), classifier.n_classes), dtype=np.float32)
     for hw, rows in rows_by_size(table):
-        batch = resolve_batch_size(batch_size, classifier, hw)
+        batch = inference_batch_size(batch_size, classifier, hw)
         for start in range(0, len(rows), batch):  # decode one batch at a time
             chunk = rows[start : start + batch]
             probs[chunk] = predict_padded(classifier, decode_rows(table, chunk), batch)
     labels = label_map[table["label"].to_numpy()]
-    out = predictions_table(keys, table["image_id"].tolist(), labels, probs)
+    out = predictions_table(condition, model, table["image_id"].tolist(), labels, probs)
     write_table(out, out_path)
     log.info("%d images, accuracy %.3f", len(out), out["correct"].mean() if len(out) else np.nan)

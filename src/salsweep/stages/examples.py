@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from salsweep.io import load_maps, read_table, write_table
+from salsweep.condition import Condition
+from salsweep.io import EXAMPLE_COLUMNS, encode_map, load_maps, read_table, write_table
 
 log = logging.getLogger(__name__)
-
-EXAMPLE_COLUMNS = [
-    "dataset",
-    "model",
-    "method",
-    "perturbation",
-    "level",
-    "image_id",
-    "target",
-    "class_index",
-    "class_name",
-    "signed",
-    "image",
-    "map",
-    "height",
-    "width",
-]
-
-
-def _condition(path: str) -> tuple[str, float]:
-    level_dir = Path(path).parent
-    return level_dir.parent.name, float(level_dir.name)
 
 
 def collect_examples(
@@ -40,46 +17,51 @@ def collect_examples(
     image_paths: list[str],
     out_path: str,
     *,
+    conditions: list[Condition],
     n_examples: int,
-    keys: dict,
+    model: str,
+    method: str,
 ) -> None:
+    """``conditions[i]`` is the condition of both ``map_paths[i]`` and ``image_paths[i]``."""
+    if not len(map_paths) == len(image_paths) == len(conditions):
+        raise ValueError(
+            f"examples: {len(map_paths)} map files and {len(image_paths)} image files for "
+            f"{len(conditions)} conditions; each list needs one entry per condition and shard"
+        )
     images = {}
-    for path in image_paths:
-        perturbation, level = _condition(path)
+    for condition, path in zip(conditions, image_paths, strict=True):
         table = read_table(path, columns=["image_id", "image"])
         for image_id, blob in zip(table["image_id"], table["image"], strict=True):
-            images[(perturbation, level, image_id)] = blob
+            images[(condition, image_id)] = blob
     chosen: list[str] = []
     rows = []
-    for path in map_paths:
-        perturbation, level = _condition(path)
+    for condition, path in zip(conditions, map_paths, strict=True):
         result = load_maps(path)
-        if perturbation == "clean":
+        if condition.is_clean:
             chosen.extend(result.image_ids[: max(0, n_examples - len(chosen))])
-        rows.append((perturbation, level, result))
+        rows.append((condition, result))
     wanted = set(chosen)
     records = []
-    for perturbation, level, result in rows:
+    for condition, result in rows:
         for i, image_id in enumerate(result.image_ids):
             if image_id not in wanted:
                 continue
             for t, target in enumerate(result.target_names):
                 class_index = int(result.targets[i, t])
-                sal = result.maps[i, t].astype(np.float16)
                 records.append(
                     {
-                        **keys,
-                        "perturbation": perturbation,
-                        "level": level,
+                        "dataset": condition.dataset,
+                        "model": model,
+                        "method": method,
+                        "perturbation": condition.perturbation,
+                        "level": condition.table_level,
                         "image_id": image_id,
                         "target": target,
                         "class_index": class_index,
                         "class_name": _class_name(result.class_names, class_index),
                         "signed": result.signed,
-                        "image": images[(perturbation, level, image_id)],
-                        "map": sal.tobytes(),
-                        "height": sal.shape[0],
-                        "width": sal.shape[1],
+                        "image": images[(condition, image_id)],
+                        **encode_map(result.maps[i, t]),
                     }
                 )
     table = pd.DataFrame(records, columns=EXAMPLE_COLUMNS)
@@ -100,7 +82,3 @@ def combine_examples(paths: list[str], out_path: str) -> None:
         pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EXAMPLE_COLUMNS)
     )
     write_table(table[EXAMPLE_COLUMNS], out_path)
-
-
-def decode_map(row: pd.Series) -> np.ndarray:
-    return np.frombuffer(row["map"], dtype=np.float16).reshape(row["height"], row["width"])

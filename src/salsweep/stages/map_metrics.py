@@ -7,21 +7,18 @@ import logging
 import numpy as np
 import pandas as pd
 
-from salsweep.io import decode_png, load_maps, read_table, write_table
+from salsweep.condition import Condition
+from salsweep.io import (
+    METRIC_COLUMNS,
+    decode_png,
+    empty_table,
+    load_maps,
+    metric_frame,
+    read_table,
+    write_table,
+)
 
 log = logging.getLogger(__name__)
-
-METRIC_COLUMNS = [
-    "dataset",
-    "model",
-    "perturbation",
-    "level",
-    "method",
-    "target",
-    "image_id",
-    "metric",
-    "value",
-]
 
 
 def ground_truth_masks(
@@ -44,7 +41,9 @@ def score_shard(
     *,
     reference_path: str | None,
     metric_specs: list[dict],
-    keys: dict,
+    condition: Condition,
+    model: str,
+    method: str,
 ) -> None:
     from salsweep.metrics import score_maps
 
@@ -79,30 +78,17 @@ def score_shard(
             scores += [(label, ids[has_mask], v) for label, v in masked.items()]
         for label, image_ids, values in scores:
             frames.append(
-                pd.DataFrame(
-                    {
-                        "dataset": keys["dataset"],
-                        "model": keys["model"],
-                        "perturbation": keys["perturbation"],
-                        "level": float(keys["level"]),
-                        "method": keys["method"],
-                        "target": target,
-                        "image_id": list(image_ids),
-                        "metric": label,
-                        "value": np.asarray(values, dtype=np.float64),
-                    }
+                metric_frame(
+                    condition,
+                    model=model,
+                    method=method,
+                    target=target,
+                    image_ids=image_ids,
+                    metric=label,
+                    values=values,
                 )
             )
-    out = pd.concat(frames, ignore_index=True) if frames else _empty_metrics()
+    out = pd.concat(frames, ignore_index=True) if frames else empty_table(METRIC_COLUMNS)
     write_table(out[METRIC_COLUMNS], out_path)
     undefined = int(out["value"].isna().sum())
     log.info("%d values (%d undefined by definition, kept as NaN)", len(out), undefined)
-
-
-def _empty_metrics() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            column: pd.Series(dtype="float64" if column in ("level", "value") else "object")
-            for column in METRIC_COLUMNS
-        }
-    )

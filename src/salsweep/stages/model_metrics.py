@@ -9,14 +9,16 @@ import time
 import numpy as np
 import pandas as pd
 
-from salsweep.io import load_maps, read_table, write_table
-from salsweep.stages.map_metrics import METRIC_COLUMNS
-from salsweep.stages.modelling import (
-    decode_rows,
-    load_job_classifier,
-    resolve_batch_size,
-    rows_by_size,
+from salsweep.condition import Condition
+from salsweep.io import (
+    METRIC_COLUMNS,
+    empty_table,
+    load_maps,
+    metric_frame,
+    read_table,
+    write_table,
 )
+from salsweep.model_jobs import decode_rows, load_job_classifier, rows_by_size
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,9 @@ def score_model_shard(
     out_path: str,
     *,
     metric_specs: list[dict],
-    keys: dict,
+    condition: Condition,
+    model: str,
+    method: str,
     spec: dict,
     device: str,
     weights_path: str | None,
@@ -41,6 +45,7 @@ def score_model_shard(
     threads: int = 1,
 ) -> None:
     from salsweep.faithfulness import parse_specs, score_model_metrics
+    from salsweep.saliency.batching import inference_batch_size
 
     labels = [label for label, _, _ in parse_specs(metric_specs)]  # fail before the model
     result = load_maps(maps_path)
@@ -58,8 +63,8 @@ def score_model_shard(
             weights_path,
             deterministic,
             threads,
-            dataset=keys["dataset"],
-            model=keys["model"],
+            dataset=condition.dataset,
+            model=model,
         )
         if result.class_names and result.class_names != list(classifier.class_names):
             raise ValueError(f"{maps_path}: maps were made for other classes than the model's")
@@ -67,7 +72,7 @@ def score_model_shard(
         for hw, rows in rows_by_size(table):
             if result.maps.shape[2:] != hw:
                 raise ValueError(f"{maps_path}: maps are {result.maps.shape[2:]}, images {hw}")
-            batch = resolve_batch_size(batch_size, classifier, hw)
+            batch = inference_batch_size(batch_size, classifier, hw)
             # Every (image, target) pair of this size, so a call mixes targets and images.
             pair_row = np.repeat(rows, n_targets)
             pair_target = np.tile(np.arange(n_targets), len(rows))
@@ -86,35 +91,22 @@ def score_model_shard(
                 for label, score in scores.items():
                     values[label][row, target] = score
     frames = [
-        pd.DataFrame(
-            {
-                "dataset": keys["dataset"],
-                "model": keys["model"],
-                "perturbation": keys["perturbation"],
-                "level": float(keys["level"]),
-                "method": keys["method"],
-                "target": target,
-                "image_id": result.image_ids,
-                "metric": label,
-                "value": values[label][:, t],
-            }
+        metric_frame(
+            condition,
+            model=model,
+            method=method,
+            target=target,
+            image_ids=result.image_ids,
+            metric=label,
+            values=values[label][:, t],
         )
         for t, target in enumerate(result.target_names)
         for label in labels
     ]
     frames = [frame for frame in frames if len(frame)]
-    out = pd.concat(frames, ignore_index=True) if frames else _empty_metrics()
+    out = pd.concat(frames, ignore_index=True) if frames else empty_table(METRIC_COLUMNS)
     write_table(out[METRIC_COLUMNS], out_path)
     seconds = time.perf_counter() - started
     log.info(
         "%d values for %d maps in %.1f s (%s)", len(out), n * n_targets, seconds, ", ".join(labels)
-    )
-
-
-def _empty_metrics() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            column: pd.Series(dtype="float64" if column in ("level", "value") else "object")
-            for column in METRIC_COLUMNS
-        }
     )

@@ -6,6 +6,7 @@ import logging
 
 import pandas as pd
 
+from salsweep.condition import Condition
 from salsweep.io import IMAGE_COLUMNS, decode_png, encode_png, read_table, write_table
 from salsweep.seeding import item_rng
 
@@ -22,11 +23,6 @@ def shard_slice(n_rows: int, n_shards: int, shard: int) -> slice:
     return slice(start, stop)
 
 
-def parse_level(level: str) -> int | float:
-    value = float(level)
-    return int(value) if value.is_integer() else value
-
-
 def read_shard(table_path: str, shard: int, n_shards: int) -> pd.DataFrame:
     table = read_table(table_path)
     return table.iloc[shard_slice(len(table), n_shards, shard)].reset_index(drop=True)
@@ -36,9 +32,7 @@ def perturb_shard(
     table_path: str,
     out_path: str,
     *,
-    dataset: str,
-    perturbation: str,
-    level: str,
+    condition: Condition,
     kind: str | None,
     params: dict,
     seed: int,
@@ -46,13 +40,14 @@ def perturb_shard(
     n_shards: int,
 ) -> None:
     rows = read_shard(table_path, shard, n_shards)
+    dataset, perturbation, level = condition.dataset, condition.perturbation, condition.level
     if kind is None:
         out = rows[IMAGE_COLUMNS]
         log.info("clean reference: %d images copied", len(out))
     else:
         from salsweep.perturbations import PERTURBATIONS
 
-        perturber = PERTURBATIONS.get(kind)(parse_level(level), **params)
+        perturber = PERTURBATIONS.get(kind)(condition.value, **params)
         images = []
         for image_id, blob in zip(rows["image_id"], rows["image"], strict=True):
             rng = item_rng(seed, dataset, perturbation, level, image_id)

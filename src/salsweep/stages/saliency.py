@@ -7,8 +7,8 @@ import logging
 import numpy as np
 
 from salsweep.io import SaliencyMaps, read_table, save_maps
+from salsweep.model_jobs import decode_rows, load_job_classifier, rows_by_size
 from salsweep.seeding import derive_seed
-from salsweep.stages.modelling import decode_rows, load_job_classifier, rows_by_size
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,11 @@ def explain_shard(
     model: str,
 ) -> None:
     """``masker_path``: the trained masking model, for ``realtime_mask`` only; ``dataset``
-    and ``model``: the config's names."""
-    import torch
+    and ``model``: the config's names.
 
-    from salsweep.saliency import SALIENCY_METHODS, auto_batch_size
+    The method resolves ``batch_size="auto"`` and chooses inference mode or gradients
+    itself (``SaliencyMethod.explain``)."""
+    from salsweep.saliency import SALIENCY_METHODS
 
     table = read_table(images_path)
     predictions = read_table(predictions_path).set_index("image_id").loc[table["image_id"]]
@@ -92,33 +93,21 @@ def explain_shard(
 
     method_class = SALIENCY_METHODS.get(method)
     groups = rows_by_size(table)  # images are decoded per call, not all up front
-    first_hw = groups[0][0] if groups else (1, 1)
     params = dict(method_params)
     if masker_path is not None:
         params["masker_path"] = masker_path
     batch_size = params.pop("batch_size", batch_size)  # a method's own batch size wins
-    batch = (
-        auto_batch_size(classifier, first_hw, classifier.device)
-        if batch_size == "auto"
-        else int(batch_size)
-    )
     # Unless the config fixes it, the method seed depends on the study seed and the method
     # only, so the clean and perturbed copies of an image get the same random masks.
     method_seed = params.pop("seed", None)
     if method_seed is None:
         method_seed = derive_seed(seed, "saliency", method) % (2**31)
-    explainer = method_class(seed=method_seed, batch_size=batch, **params)
+    explainer = method_class(seed=method_seed, batch_size=batch_size, **params)
     maps: np.ndarray | None = None
     for _, rows in groups:
         for start in range(0, len(rows), IMAGES_PER_CALL):
             chunk = rows[start : start + IMAGES_PER_CALL]
-            images = decode_rows(table, chunk)
-            call = explainer.explain
-            if method_class.needs_gradients:
-                result = call(classifier, images, targets[chunk])
-            else:
-                with torch.inference_mode():
-                    result = call(classifier, images, targets[chunk])
+            result = explainer.explain(classifier, decode_rows(table, chunk), targets[chunk])
             if maps is None:
                 maps = np.zeros((len(table), *result.shape[1:]), dtype=np.float32)
             maps[chunk] = result
@@ -134,4 +123,5 @@ def explain_shard(
         class_names=list(classifier.class_names),
     )
     save_maps(out, out_path)
-    log.info("%s: %d images x %d targets, batch %d", method, len(table), len(target_names), batch)
+    batches = {hw: explainer.batch_size_for(classifier, hw) for hw, _ in groups}
+    log.info("%s: %d images x %d targets, batch %s", method, len(table), len(target_names), batches)

@@ -12,8 +12,8 @@ import logging
 import numpy as np
 
 from salsweep.io import decode_images, read_table, stack_images, write_json
+from salsweep.model_jobs import load_job_classifier
 from salsweep.seeding import derive_seed
-from salsweep.stages.modelling import load_job_classifier
 
 log = logging.getLogger(__name__)
 

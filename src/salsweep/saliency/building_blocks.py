@@ -1,4 +1,6 @@
-"""Helpers shared by the saliency methods: parameters, normalisation, colours, batching."""
+"""Building blocks of the saliency methods: the configured base class, map normalisation,
+fill colours, padded softmax forwards, occlusion confidences, per-pair attribution
+averaging and seeded noise."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import torch
 
 from salsweep.models.base import Classifier
 from salsweep.saliency.base import SaliencyMethod
-from salsweep.saliency.batching import auto_batch_size
 from salsweep.saliency.params import resolve_params
 
 
@@ -19,16 +20,7 @@ class ConfiguredMethod(SaliencyMethod):
 
     def __init__(self, seed: int = 0, batch_size: int | str = 64, **params: Any) -> None:
         resolved = resolve_params(self.name, {"seed": seed, "batch_size": batch_size, **params})
-        super().__init__(seed=seed, batch_size=batch_size, **resolved)  # type: ignore[arg-type]
-        self._auto_sizes: dict[tuple[int, int], int] = {}
-
-    def batch_size_for(self, classifier: Classifier, hw: tuple[int, int]) -> int:
-        """The int batch size; ``"auto"`` is probed once per image size."""
-        if self.batch_size != "auto":
-            return int(self.batch_size)
-        if hw not in self._auto_sizes:
-            self._auto_sizes[hw] = auto_batch_size(classifier, hw, classifier.device)
-        return self._auto_sizes[hw]
+        super().__init__(seed=seed, batch_size=batch_size, **resolved)
 
 
 def normalise_maxabs(maps: torch.Tensor) -> torch.Tensor:

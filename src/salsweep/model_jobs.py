@@ -1,4 +1,5 @@
-"""Model loading shared by the model rules (classify, saliency, model-based metrics)."""
+"""What the model jobs (classify, saliency, model metrics, masker training) share: the
+job's classifier on its device, and the job's images decoded by size, a chunk at a time."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from PIL import Image
 from salsweep.io import decode_images, read_json, stack_images
 
 log = logging.getLogger(__name__)
-
-GPU_BATCH = 256
 
 
 def load_job_classifier(
@@ -61,17 +60,6 @@ def load_job_classifier(
         torch.get_num_threads(),
     )
     return classifier, classifier.label_map
-
-
-def resolve_batch_size(batch_size: int | str, classifier: Any, image_hw: tuple[int, int]) -> int:
-    """Images per forward when classifying (no gradients, so a fixed size serves CUDA)."""
-    if batch_size != "auto":
-        return int(batch_size)
-    if classifier.device.type == "cuda":
-        return GPU_BATCH
-    from salsweep.saliency.batching import cpu_batch_size
-
-    return cpu_batch_size(image_hw)
 
 
 def rows_by_size(table: pd.DataFrame) -> list[tuple[tuple[int, int], np.ndarray]]:
