@@ -76,6 +76,7 @@ def test_allow_pickle_is_a_checked_model_key():
 
 
 def test_a_class_count_mismatch_names_the_config_names_in_the_classify_job(tmp_path, standins):
+    from salsweep.condition import CLEAN, CLEAN_LEVEL, Condition
     from salsweep.stages.classify import classify_shard
 
     images, labels = tiny_images(2, size=16)
@@ -96,7 +97,8 @@ def test_a_class_count_mismatch_names_the_config_names_in_the_classify_job(tmp_p
             str(tmp_path / "images.parquet"),
             str(tmp_path / "classes.json"),
             str(tmp_path / "out.parquet"),
-            keys={"dataset": "pets", "model": "tiny_vit", "perturbation": "clean", "level": "0"},
+            condition=Condition("pets", CLEAN, CLEAN_LEVEL),
+            model="tiny_vit",
             spec={"source": "hf", "path": str(standins["vit"])},
             device="cpu",
             weights_path=None,
