@@ -254,15 +254,15 @@ def test_every_metric_declares_direction_and_requirements():
     ("name", "params", "match"),
     [
         ("nope", {}, "unknown metric 'nope'"),
-        ("ssd", {"k": 10}, "metric 'ssd': unknown param 'k'"),
-        ("topk_iou", {"q": 10}, "metric 'topk_iou': unknown param 'q'"),
+        ("ssd", {"k": 10}, "metric 'ssd': unknown parameter 'k'"),
+        ("topk_iou", {"q": 10}, "metric 'topk_iou': unknown parameter 'q'"),
         ("topk_iou", {"k": 0}, r"'k' must be a number in \(0, 100\]"),
         ("topk_iou", {"k": 100.5}, r"'k' must be a number in \(0, 100\]"),
         ("topk_iou", {"k": True}, "'k'"),
         ("topk_iou", {"k": "10"}, "'k'"),
-        ("iou_coverage", {"binarize": "otsu"}, "metric 'iou_coverage': param 'binarize'"),
-        ("gt_coverage", {"binarize": {"percentile": 100}}, "binarize.percentile"),
-        ("gt_coverage", {"binarize": {"pct": 50}}, "param 'binarize'"),
+        ("iou_coverage", {"binarize": "otsu"}, "metric 'iou_coverage': parameter 'binarize'"),
+        ("gt_coverage", {"binarize": {"percentile": 100}}, r"'binarize' must be .*'percentile'"),
+        ("gt_coverage", {"binarize": {"pct": 50}}, "parameter 'binarize'"),
     ],
 )
 def test_check_metric_errors_name_metric_and_param(name, params, match):
@@ -299,7 +299,7 @@ def test_score_maps_skips_missing_requirements():
     assert set(alone) == {"entropy", "entropy_pos", "entropy_neg"}
     with pytest.raises(ValueError, match="listed twice"):
         score_maps([{"name": "topk_iou"}, {"name": "topk_iou", "k": 10}], maps, refs)
-    with pytest.raises(ValueError, match="unknown param 'k'"):
+    with pytest.raises(ValueError, match="unknown parameter 'k'"):
         score_maps([{"name": "entropy"}, {"name": "ssd", "k": 1}], maps, refs)
 
 

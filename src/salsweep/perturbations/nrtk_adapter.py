@@ -29,8 +29,30 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from salsweep.params import AnyOf, Mapped, Number, OneOf, Param, Plugin, Text
 from salsweep.perturbations.base import PERTURBATIONS, Perturbation
 from salsweep.perturbations.sweep import check_known_params, check_real
+
+# Documented here; check_params below also checks them against the NRTK class itself.
+PARAMS = {
+    "nrtk": Plugin(
+        "Any NRTK PerturbImage class by class path (extra salsweep[nrtk]).",
+        {
+            "class_path": Param(
+                None, "Dotted path of an NRTK PerturbImage class.", Text(), required=True
+            ),
+            "level_param": Param(
+                None, "The constructor argument the level sets.", Text(), required=True
+            ),
+            "kwargs": Param({}, "Further constructor arguments, fixed across levels.", Mapped()),
+            "identity_level": Param(
+                None,
+                "The level at which the class leaves images unchanged, if it has one.",
+                AnyOf(OneOf(None), Number(), phrase="null or a number"),
+            ),
+        },
+    )
+}
 
 SEED_PARAMS = ("seed", "rng")
 RESERVED_KWARGS = ("seed", "rng", "is_static")

@@ -24,6 +24,7 @@ from captum.attr import LayerAttribution, LayerGradCam
 from torch import nn
 
 from salsweep.models.base import Classifier
+from salsweep.params import Param, Plugin
 from salsweep.saliency._common import (
     ConfiguredMethod,
     mean_attributions,
@@ -32,6 +33,22 @@ from salsweep.saliency._common import (
     to_numpy_maps,
 )
 from salsweep.saliency.base import SALIENCY_METHODS
+from salsweep.saliency.params import LAYER
+
+PARAMS = {
+    "gradcam": Plugin(
+        "Grad-CAM (captum LayerGradCam), upsampled to the image; ViT patch tokens are laid on "
+        "their grid without the CLS token; unsigned.",
+        {
+            "layer": Param(
+                None,
+                "Dotted module path of the target layer; null = models.<name>.gradcam_layer or "
+                "the architecture's default (last conv stage; a ViT's last block norm).",
+                LAYER,
+            )
+        },
+    )
+}
 
 
 class _Probe(nn.Module):

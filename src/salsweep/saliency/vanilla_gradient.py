@@ -11,6 +11,7 @@ import torch
 from captum.attr import Saliency
 
 from salsweep.models.base import Classifier
+from salsweep.params import Boolean, Param, Plugin
 from salsweep.saliency._common import (
     ConfiguredMethod,
     mean_attributions,
@@ -19,6 +20,14 @@ from salsweep.saliency._common import (
     to_numpy_maps,
 )
 from salsweep.saliency.base import SALIENCY_METHODS
+
+PARAMS = {
+    "vanilla_gradient": Plugin(
+        "Gradient of the class logit with respect to the pixels (captum Saliency), summed over "
+        "channels; signed.",
+        {"abs": Param(False, "Take absolute gradients (captum's abs).", Boolean())},
+    )
+}
 
 
 @SALIENCY_METHODS.register("vanilla_gradient")
