@@ -10,8 +10,9 @@ Each :class:`Param` has a default, a description and a check (type, range or cho
 config checks, the defaults the classes resolve, the schema's per-plugin blocks and the
 README's reference all come from these declarations. ``salsweep.registry`` reads them
 without importing the module (config validation must not import torch), so a ``PARAMS``
-expression may use only names imported from ``salsweep.params`` or a ``salsweep.*.params``
-module and module-level ``*_PARAMS`` constants defined above it. Standard library only.
+expression may use only literals, names imported from ``salsweep.params`` or a
+``salsweep.*.params`` module, and ALL_CAPS module constants built the same way above it.
+Standard library only.
 """
 
 from __future__ import annotations

@@ -51,14 +51,15 @@ SHARED_INTEREST_PARAMS = {
 }
 PARAMS = {
     "iou_coverage": Plugin(
-        "Shared Interest |G & S| / |G | S| vs the ground-truth mask G; NaN where G is empty.",
+        "Shared Interest abs(G and S) / abs(G or S) vs the ground-truth mask G; NaN where G "
+        "is empty.",
         SHARED_INTEREST_PARAMS,
     ),
     "gt_coverage": Plugin(
-        "Shared Interest |G & S| / |G|; NaN where G is empty.", SHARED_INTEREST_PARAMS
+        "Shared Interest abs(G and S) / abs(G); NaN where G is empty.", SHARED_INTEREST_PARAMS
     ),
     "saliency_coverage": Plugin(
-        "Shared Interest |G & S| / |S|; NaN where G or S is empty.", SHARED_INTEREST_PARAMS
+        "Shared Interest abs(G and S) / abs(S); NaN where G or S is empty.", SHARED_INTEREST_PARAMS
     ),
 }
 
