@@ -121,7 +121,7 @@ def load_classifier(
         if weights_path is None:
             raise ValueError(f"model {label!r} (source 'train') needs weights_path")
         classifier = load_small_cnn(weights_path, "cpu")
-    else:  # params.py and this function list the same sources
+    else:  # the source modules' PARAMS and this function list the same sources
         raise AssertionError(source)
     label_map: np.ndarray = align_labels(
         list(class_names), classifier.class_names, by=by, model=label, dataset=dataset_name
