@@ -436,8 +436,8 @@ def test_nrtk_adapter_seeds_stochastic_classes_from_the_rng(mid_image):
 @pytest.mark.parametrize(
     ("level", "params", "pattern"),
     [
-        (3, {"level_param": "ksize"}, r"class_path is required"),
-        (3, {"class_path": BLUR_PATH}, r"level_param is required"),
+        (3, {"level_param": "ksize"}, r"'nrtk' needs parameter 'class_path'"),
+        (3, {"class_path": BLUR_PATH}, r"'nrtk' needs parameter 'level_param'"),
         (3, {"class_path": "os.path.join", "level_param": "x"}, r"dotted path inside nrtk"),
         (
             3,
