@@ -113,18 +113,6 @@ def _is_saved_folder(path: str) -> bool:
     )
 
 
-def _optional_str(params: Mapping[str, Any], key: str) -> None:
-    value = params.get(key)
-    if value is not None and (not isinstance(value, str) or not value):
-        raise ValueError(f"hf parameter {key!r} must be a non-empty string, got {value!r}")
-
-
-def _paths(value: Any) -> bool:
-    return isinstance(value, str) or (
-        isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
-    )
-
-
 def _pick_column(
     features: Mapping[str, Any], kind: type, preferred: tuple[str, ...], what: str, skip: set
 ) -> str:
