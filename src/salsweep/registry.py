@@ -99,8 +99,9 @@ def read_declaration(path: Path, module: str) -> dict[str, Any] | None:
     """The ``PARAMS`` of one module file, evaluated from its source alone; None if it has none.
 
     Only the module's imports from ``salsweep.params`` / ``salsweep.*.params`` and its
-    ALL_CAPS assignments run, in order, without builtins; a constant that needs anything
-    else (an import, a function of the module) is left out, and ``PARAMS`` may not use it.
+    ALL_CAPS assignments run, in order, with no builtins but a few constructors; a constant
+    that needs anything else (another import, a function of the module) is left out, and
+    ``PARAMS`` may not use it.
     """
     tree = ast.parse(path.read_text(), filename=str(path))
     if not any(_constant_name(node) == "PARAMS" for node in tree.body):
@@ -132,27 +133,31 @@ def read_declaration(path: Path, module: str) -> dict[str, Any] | None:
 
 
 @functools.cache
+def _declared_by_module(package: str) -> dict[str, dict[str, Any]]:
+    """``{module: its PARAMS}`` for the modules of ``package`` that declare one."""
+    out = {}
+    for module, path in sorted(_module_files(package).items()):
+        declared = read_declaration(path, f"{package}.{module}")
+        if declared is not None:
+            out[module] = declared
+    return out
+
+
 def declarations(package: str) -> dict[str, Any]:
     """``{registered name: Plugin}`` over every plugin module of ``package``, sorted by name."""
     found: dict[str, Any] = {}
     owner: dict[str, str] = {}
-    for module, path in sorted(_module_files(package).items()):
-        declared = read_declaration(path, f"{package}.{module}")
-        for name, plugin in (declared or {}).items():
+    for module, declared in _declared_by_module(package).items():
+        for name, plugin in declared.items():
             if name in found:
                 raise ImportError(f"{package}: {name!r} is declared by {owner[name]} and {module}")
             found[name], owner[name] = plugin, module
     return dict(sorted(found.items()))
 
 
-@functools.cache
 def plugin_modules(package: str) -> tuple[str, ...]:
     """The modules of ``package`` that declare ``PARAMS``."""
-    return tuple(
-        module
-        for module, path in sorted(_module_files(package).items())
-        if read_declaration(path, f"{package}.{module}") is not None
-    )
+    return tuple(_declared_by_module(package))
 
 
 def import_plugins(package: str, registry: Registry[Any]) -> None:
