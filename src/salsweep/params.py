@@ -32,7 +32,9 @@ def is_int(value: Any) -> bool:
 
 def is_number(value: Any) -> bool:
     """A finite real number (Python or numpy), not a bool, NaN or inf."""
-    return isinstance(value, numbers.Real) and not _is_bool(value) and math.isfinite(float(value))
+    if not isinstance(value, numbers.Real) or _is_bool(value):
+        return False
+    return isinstance(value, numbers.Integral) or math.isfinite(float(value))
 
 
 def _is_bool(value: Any) -> bool:
