@@ -386,7 +386,7 @@ def test_bad_items_are_converted_or_rejected():
 @pytest.mark.parametrize(
     ("cfg", "match"),
     [
-        ({"source": "sklearn_digits", "colour": 1}, "'colour'.*'sklearn_digits'"),
+        ({"source": "sklearn_digits", "colour": 1}, "'sklearn_digits': unknown parameter 'colour'"),
         ({"source": "sklearn_digits", "test_fraction": 1.5}, "test_fraction"),
         ({"source": "sklearn_digits", "ink_threshold": 0}, "ink_threshold"),
         ({"source": "sklearn_digits", "subset": 0}, "subset"),
@@ -398,7 +398,10 @@ def test_bad_items_are_converted_or_rejected():
             {"source": "hf", "path": "cifar10", "split": "train", "train_split": "train"},
             "must differ.*set train_split: null",
         ),
-        ({"source": "hf", "path": "cifar10", "train_split": ""}, "or null"),
+        (
+            {"source": "hf", "path": "cifar10", "train_split": ""},
+            "train_split.*null or a split name",
+        ),
         ({"source": "hf", "path": "/no/such/folder"}, "'path': no such file or folder"),
         ({"source": "hf", "path": "imagefolder", "data_dir": "no/such"}, "'data_dir'.*no/such"),
         (

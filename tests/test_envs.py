@@ -95,7 +95,9 @@ def provides(path: Path, import_name: str) -> bool:
 # body, lazy imports included, counts once something that runs refers to the function. So a
 # lazy `import torch` in a helper that a data rule never reaches does not count, one in a
 # helper it calls does. Registries that load every submodule by name
-# (importlib.import_module(f"{__name__}.{x}")) count every definition of every submodule.
+# (importlib.import_module(f"{__name__}.{x}"), or salsweep.registry.import_plugins(__name__,
+# ...)) count every definition of every submodule. A module-level
+# `__getattr__ = lazy_exports(...)` counts, like a `def __getattr__`, once a lazy name is used.
 def module_file(module: str) -> Path | None:
     parts = module.split(".")
     base = SRC.joinpath(*parts)
@@ -115,6 +117,23 @@ def is_type_checking(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and (
         (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
         or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    )
+
+
+def is_lazy_getattr(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and getattr(node.targets[0], "id", None) == "__getattr__"
+    )
+
+
+def imports_plugins_of_this_package(node: ast.Call) -> bool:
+    name = dotted(node.func) or ""
+    return (
+        name.split(".")[-1] == "import_plugins"
+        and bool(node.args)
+        and getattr(node.args[0], "id", None) == "__name__"
     )
 
 
@@ -163,6 +182,9 @@ class Reach:
                 for node in tree.body
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
             }
+            for node in tree.body:
+                if is_lazy_getattr(node):
+                    defs["__getattr__"] = node
             self.trees[module] = (tree, defs)
         return self.trees[module]
 
@@ -272,6 +294,8 @@ class Reach:
         """Walk code that runs. At the top of a module, def bodies do not run (only their
         decorators and defaults); inside a used function or class, everything counts."""
         for node in nodes:
+            if top and is_lazy_getattr(node):
+                continue  # runs when a lazy name is used (see `use`)
             if is_type_checking(node):
                 self.scan(node.orelse, module, bindings, why, top, guarded)
             elif guards_import_error(node):
@@ -295,6 +319,10 @@ class Reach:
                     self.scan(list(ast.iter_child_nodes(node)), module, bindings, why, top)
                 else:
                     self.resolve(name, module, bindings, why)
+            elif isinstance(node, ast.Call) and imports_plugins_of_this_package(node):
+                for sub in submodules(module):
+                    self.use_everything(sub, f"{why} -> registry {module}")
+                self.scan(list(ast.iter_child_nodes(node)), module, bindings, why, top)
             elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == (
                 "import_module"
             ):

@@ -112,7 +112,7 @@ def test_labels_fill_in_defaults():
         ("deletion_auc", {"fill": "black"}, "'fill'"),
         ("insertion_auc", {"blur_klen": 10}, "'blur_klen'"),
         ("insertion_auc", {"blur_sigma": 0}, "'blur_sigma'"),
-        ("insertion_auc", {"fill": 0}, "unknown param 'fill'"),
+        ("insertion_auc", {"fill": 0}, "unknown parameter 'fill'"),
         ("ssr_crop", {"threshold": {"percentile": 100}}, "'threshold'"),
         ("ssr_crop", {"threshold": {"fraction": 0}}, "'threshold'"),
         ("ssr_crop", {"threshold": "otsu"}, "'threshold'"),

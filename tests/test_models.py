@@ -373,10 +373,13 @@ def test_check_model_params():
         ({"source": "timm"}, "'source' must be one of"),
         ({"source": "hf"}, "needs parameter 'path'"),
         ({"source": "hf", "path": "x", "trust_remote_code": "yes"}, "'trust_remote_code'"),
-        ({"source": "train", "epochs": 0}, r"'epochs' must be int in \[1, 1000\]"),
+        ({"source": "train", "epochs": 0}, r"'epochs' must be an integer in \[1, 1000\]"),
         ({"source": "train", "epochs": True}, "'epochs'"),
-        ({"source": "train", "lr": 0.0}, r"'lr' must be int or float in \(0.0, 1.0\]"),
-        ({"source": "efficientnet_lite0", "path": "x"}, "does not take parameter"),
+        ({"source": "train", "lr": 0.0}, r"'lr' must be a number in \(0, 1\]"),
+        (
+            {"source": "efficientnet_lite0", "path": "x"},
+            "'efficientnet_lite0': unknown parameter 'path'",
+        ),
     ]
     for cfg, message in bad:
         with pytest.raises(ValueError, match=message):

@@ -30,6 +30,22 @@ from PIL import Image
 from salsweep.datasets.base import DATASETS, DatasetSplit
 from salsweep.datasets.prepare import ParamSource, box_mask, subset_indices
 from salsweep.io import IMAGE_COLUMNS, encode_png
+from salsweep.params import AnyOf, OneOf, Param, Plugin, Strings
+
+PARAMS = {
+    "bundled_photos": Plugin(
+        "Real photos shipped with scikit-image, scikit-learn and matplotlib, with checked "
+        "ImageNet labels and object boxes.",
+        {
+            "photos": Param(
+                None,
+                "Ids of the photos to use (default: all, see "
+                "src/salsweep/data/bundled_photos.csv).",
+                AnyOf(OneOf(None), Strings(), phrase="null or a list of image ids"),
+            )
+        },
+    )
+}
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 CATALOGUE = DATA_DIR / "bundled_photos.csv"
@@ -72,7 +88,6 @@ def photo_box(row: Mapping[str, str]) -> list[float] | None:
 class BundledPhotos(ParamSource):
     """The photos of ``bundled_photos.csv``; ``photos`` picks some by image_id."""
 
-    defaults = {"photos": None}
     default_image_size = 224
 
     @classmethod
@@ -81,12 +96,6 @@ class BundledPhotos(ParamSource):
         if photos is None:
             return
         known = [row["image_id"] for row in catalogue()]
-        if (
-            not isinstance(photos, list)
-            or not photos
-            or not all(isinstance(p, str) for p in photos)
-        ):
-            raise ValueError("bundled_photos parameter 'photos' must be a list of image ids")
         unknown = [p for p in photos if p not in known]
         if unknown:
             raise ValueError(

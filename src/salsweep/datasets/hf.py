@@ -38,6 +38,71 @@ from salsweep.datasets.prepare import (
     undecodable,
 )
 from salsweep.io import DATASET_COLUMNS, encode_png
+from salsweep.params import AnyOf, Boolean, Mapped, OneOf, Param, Plugin, Strings, Text
+
+HF_COLUMN = Text(nullable=True)
+HF_PATHS = AnyOf(Text(), Strings(), phrase="a path or a list of paths")
+PARAMS = {
+    "hf": Plugin(
+        "A Hugging Face dataset - datasets.load_dataset (a hub id, or a local parquet / "
+        "imagefolder / save_to_disk folder).",
+        {
+            "path": Param(
+                None,
+                "Hub id or local path given to datasets.load_dataset (or load_from_disk for a "
+                "save_to_disk folder).",
+                Text(what="a hub id, builder name or folder"),
+                required=True,
+            ),
+            "name": Param(None, "The dataset config (subset) name.", HF_COLUMN),
+            "split": Param("test", "The split that is evaluated.", Text(what="a split name")),
+            "train_split": Param(
+                "train",
+                "The split a model of source train learns from; null for a dataset without "
+                "one (the default when split is train).",
+                Text(nullable=True, what="a split name"),
+            ),
+            "data_files": Param(
+                None,
+                "data_files for a builder such as parquet or imagefolder.",
+                AnyOf(
+                    OneOf(None),
+                    HF_PATHS,
+                    Mapped(HF_PATHS),
+                    phrase="a path, a list of paths or a mapping split -> path(s)",
+                ),
+            ),
+            "data_dir": Param(None, "data_dir for a builder such as imagefolder.", HF_COLUMN),
+            "revision": Param(None, "A hub revision (commit, tag or branch) to pin.", HF_COLUMN),
+            "cache_dir": Param(
+                None, "Where datasets caches downloads (default: the HF cache).", HF_COLUMN
+            ),
+            "image_column": Param(
+                None, "The image column; default: the first Image feature.", HF_COLUMN
+            ),
+            "label_column": Param(
+                None, "The label column; default: the first ClassLabel feature.", HF_COLUMN
+            ),
+            "mask_column": Param(
+                None, "A ground-truth mask column (Image), used by Shared Interest.", HF_COLUMN
+            ),
+            "bbox_column": Param(
+                None, "A ground-truth box column [x0, y0, x1, y1], turned into a mask.", HF_COLUMN
+            ),
+            "id_column": Param(
+                None, "A column of unique image ids; default: {split}-{row index}.", HF_COLUMN
+            ),
+            "class_names": Param(
+                None,
+                "Class names, needed when the label column is not a ClassLabel.",
+                AnyOf(OneOf(None), Strings(unique=True), phrase="a list of unique strings"),
+            ),
+            "trust_remote_code": Param(
+                False, "Run a dataset script from the hub. Off unless set here.", Boolean()
+            ),
+        },
+    )
+}
 
 # Builders a local data file can be read with, by file extension.
 FILE_BUILDERS = {
@@ -64,18 +129,6 @@ def _is_saved_folder(path: str) -> bool:
         return False
     return (folder / "dataset_dict.json").is_file() or (
         (folder / "state.json").is_file() and (folder / "dataset_info.json").is_file()
-    )
-
-
-def _optional_str(params: Mapping[str, Any], key: str) -> None:
-    value = params.get(key)
-    if value is not None and (not isinstance(value, str) or not value):
-        raise ValueError(f"hf parameter {key!r} must be a non-empty string, got {value!r}")
-
-
-def _paths(value: Any) -> bool:
-    return isinstance(value, str) or (
-        isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
     )
 
 
@@ -270,40 +323,9 @@ def _boxes(value: Any) -> list[list[float]]:
 class HFSource(ParamSource):
     """A Hugging Face dataset; ``split``/``train_split`` name the eval/train splits."""
 
-    defaults = {
-        "path": None,
-        "name": None,
-        "split": "test",
-        "train_split": "train",
-        "data_files": None,
-        "data_dir": None,
-        "revision": None,
-        "cache_dir": None,
-        "image_column": None,
-        "label_column": None,
-        "mask_column": None,
-        "bbox_column": None,
-        "id_column": None,
-        "class_names": None,
-        "trust_remote_code": False,
-    }
-
     @classmethod
     def validate(cls, params: Mapping[str, Any]) -> None:
-        if not isinstance(params.get("path"), str) or not params["path"]:
-            raise ValueError("hf parameter 'path' is required: a hub id, builder name or folder")
-        if not isinstance(params.get("split"), str) or not params["split"]:
-            raise ValueError(f"hf parameter 'split' must be a split name, got {params['split']!r}")
-        train_split = params.get("train_split")
-        if train_split is not None and (not isinstance(train_split, str) or not train_split):
-            raise ValueError(
-                "hf parameter 'train_split' must be a split name, or null for a dataset "
-                f"without one, got {train_split!r}"
-            )
-        for key in ("name", "data_dir", "revision", "cache_dir"):
-            _optional_str(params, key)
-        for key in ("image_column", "label_column", "mask_column", "bbox_column", "id_column"):
-            _optional_str(params, key)
+        train_split = params["train_split"]
         if params["split"] == train_split:
             raise ValueError(
                 f"hf parameters 'split' and 'train_split' must differ (both {train_split!r})"
@@ -312,27 +334,6 @@ class HFSource(ParamSource):
             )
         if params["mask_column"] and params["bbox_column"]:
             raise ValueError("hf: set at most one of 'mask_column' and 'bbox_column'")
-        files = params.get("data_files")
-        if files is not None:
-            if isinstance(files, Mapping):
-                ok = all(isinstance(k, str) and _paths(v) for k, v in files.items())
-            else:
-                ok = _paths(files)
-            if not ok:
-                raise ValueError(
-                    "hf parameter 'data_files' must be a path, a list of paths or "
-                    f"a mapping split -> path(s), got {files!r}"
-                )
-        names = params.get("class_names")
-        if names is not None and (
-            not isinstance(names, list)
-            or not names
-            or not all(isinstance(n, str) for n in names)
-            or len(set(names)) != len(names)
-        ):
-            raise ValueError("hf parameter 'class_names' must be a list of unique strings")
-        if not isinstance(params.get("trust_remote_code"), bool):
-            raise ValueError("hf parameter 'trust_remote_code' must be true or false")
         _local_paths(params)
 
     @classmethod
@@ -345,7 +346,7 @@ class HFSource(ParamSource):
     @classmethod
     def local_files(cls, params: Mapping[str, Any]) -> list[str]:
         """The local files this config reads, so that editing one reruns the dataset rule."""
-        return local_input_files({**cls.defaults, **params})
+        return local_input_files({**cls.declaration().defaults(), **params})
 
     def _open(self, hf_split: str) -> Any:
         import datasets

@@ -40,6 +40,8 @@ from PIL import Image, ImageOps
 
 from salsweep.datasets.base import DATASETS, REJECT_COLUMNS, DatasetSource, DatasetSplit
 from salsweep.io import DATASET_COLUMNS, encode_png
+from salsweep.params import Plugin, check_params
+from salsweep.registry import declarations
 
 # Keys of a dataset config that prepare_split handles itself; the rest go to the source.
 COMMON_KEYS = ("source", "image_size")
@@ -53,34 +55,34 @@ EXIF_ORIENTATION = 0x0112  # the EXIF tag ImageOps.exif_transpose reads
 class ParamSource(DatasetSource):
     """A source with declared parameters: unknown names and bad values fail before loading.
 
-    ``defaults`` lists every accepted parameter (``subset`` is accepted by all sources);
-    ``validate`` checks values; ``default_image_size`` applies when the config has no
-    ``image_size`` key.
+    Its module's ``PARAMS`` declares every accepted parameter (``subset`` is accepted by all
+    sources); ``validate`` checks what one value cannot say alone (e.g. two params that
+    must differ); ``default_image_size`` applies when the config has no ``image_size`` key.
     """
 
-    defaults: ClassVar[dict[str, Any]] = {}
     default_image_size: ClassVar[int | None] = None
 
     def __init__(self, **params: Any) -> None:
         type(self).check_params(params)
-        merged = {"subset": None, **self.defaults, **params}
+        merged = {"subset": None, **self.declaration().defaults(), **params}
         super().__init__(**merged)
 
     @classmethod
+    def declaration(cls) -> Plugin:
+        return declarations(__package__)[cls.name]
+
+    @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
-        allowed = {"subset", *cls.defaults}
-        for key in params:
-            if key not in allowed:
-                raise ValueError(
-                    f"unknown parameter {key!r} for dataset source {cls.name!r}; "
-                    f"allowed: {', '.join(sorted(allowed | set(COMMON_KEYS)))}"
-                )
+        check_params(
+            "dataset source", cls.name, params, cls.declaration().params, ignore=("subset",)
+        )
         check_subset(params.get("subset"), cls.name)
-        cls.validate({**cls.defaults, **params})
+        cls.validate({**cls.declaration().defaults(), **params})
 
     @classmethod
     def validate(cls, params: Mapping[str, Any]) -> None:
-        """Check parameter values (all defaults filled in); raise ValueError naming the one."""
+        """Check what the declared checks cannot (all defaults filled in); raise ValueError
+        naming the parameter."""
 
     @staticmethod
     def check_split(split: str) -> None:

@@ -8,19 +8,35 @@ A stratified held-out part (``test_fraction`` of every class, drawn with the see
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from salsweep.datasets.base import DATASETS, DatasetSplit
 from salsweep.datasets.prepare import ParamSource, subset_indices
 from salsweep.io import IMAGE_COLUMNS, encode_png
+from salsweep.params import Integer, Number, Param, Plugin
+
+MAX_VALUE = 16
+
+PARAMS = {
+    "sklearn_digits": Plugin(
+        "The 1797 real 8x8 digits shipped with scikit-learn.",
+        {
+            "test_fraction": Param(
+                0.25,
+                "The stratified held-out fraction that is evaluated.",
+                Number(0, 1, low_open=True, high_open=True),
+            ),
+            "ink_threshold": Param(
+                1,
+                "A pixel (0..16) at or above this is ink in the ground-truth mask.",
+                Integer(1, MAX_VALUE),
+            ),
+        },
+    )
+}
 
 N_DIGITS = 1797
-MAX_VALUE = 16
 
 
 def stratified_eval_indices(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -36,30 +52,6 @@ def stratified_eval_indices(labels: np.ndarray, fraction: float, seed: int) -> n
 
 @DATASETS.register("sklearn_digits")
 class SklearnDigits(ParamSource):
-    defaults = {"test_fraction": 0.25, "ink_threshold": 1}
-
-    @classmethod
-    def validate(cls, params: Mapping[str, Any]) -> None:
-        fraction = params["test_fraction"]
-        if (
-            isinstance(fraction, bool)
-            or not isinstance(fraction, numbers.Real)
-            or not 0.0 < float(fraction) < 1.0
-        ):
-            raise ValueError(
-                f"sklearn_digits parameter 'test_fraction' must be in (0, 1), got {fraction!r}"
-            )
-        threshold = params["ink_threshold"]
-        if (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, numbers.Integral)
-            or not 1 <= threshold <= MAX_VALUE
-        ):
-            raise ValueError(
-                f"sklearn_digits parameter 'ink_threshold' must be an int in 1..{MAX_VALUE}, "
-                f"got {threshold!r}"
-            )
-
     def load(self, split: str, seed: int) -> DatasetSplit:
         from sklearn.datasets import load_digits
 

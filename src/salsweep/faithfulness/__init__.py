@@ -1,6 +1,7 @@
 """Model-based (faithfulness) metrics of saliency maps: ``ssr_crop`` (Dabkowski & Gal 2017),
 ``deletion_auc`` and ``insertion_auc`` (RISE, Petsiuk et al. 2018). Each module's
-docstring gives the exact definition.
+docstring gives the exact definition. Every module of this package that declares ``PARAMS``
+is a metric module.
 
 ``MODEL_METRIC_PARAMS``, ``check_model_metric`` and ``model_metric_label`` come from the
 torch-free ``params`` module, so config validation can use them without importing torch.
@@ -11,20 +12,16 @@ that the registry is complete.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import numpy as np
 
 from salsweep.faithfulness.params import (
-    MODEL_METRIC_PARAMS,
     check_model_metric,
     model_metric_label,
     resolve_model_metric,
 )
-
-_METRIC_MODULES = ("deletion_auc", "insertion_auc", "ssr_crop")
-_LAZY = ("MODEL_METRICS", "MODEL_METRIC_INFO", "ModelMetric")
+from salsweep.registry import attribute, import_plugins, lazy_exports
 
 
 def parse_specs(metric_specs: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -42,22 +39,17 @@ def parse_specs(metric_specs: list[dict[str, Any]]) -> list[tuple[str, str, dict
     return parsed
 
 
-def _load() -> dict[str, Any]:
-    for module in _METRIC_MODULES:  # importing a metric module registers it
-        importlib.import_module(f"{__name__}.{module}")
-    from salsweep.faithfulness.base import MODEL_METRICS, ModelMetric
+def _metrics() -> Any:
+    from salsweep.faithfulness.base import MODEL_METRICS
 
-    info = {
-        name: {"higher_is_better": MODEL_METRICS.get(name).higher_is_better}
-        for name in MODEL_METRICS.names()
-    }
-    if set(info) != set(MODEL_METRIC_PARAMS):  # the torch-free names must match the registry
-        raise ImportError(f"model metrics {sorted(info)} != params {sorted(MODEL_METRIC_PARAMS)}")
+    import_plugins(__name__, MODEL_METRICS)
+    return MODEL_METRICS
 
+
+def _info() -> dict[str, dict[str, Any]]:
+    metrics = _metrics()
     return {
-        "MODEL_METRICS": MODEL_METRICS,
-        "MODEL_METRIC_INFO": info,
-        "ModelMetric": ModelMetric,
+        name: {"higher_is_better": metrics.get(name).higher_is_better} for name in metrics.names()
     }
 
 
@@ -72,18 +64,22 @@ def score_model_metrics(
     """``{label: float64 [N]}`` in spec order for maps [N, H, W] of images [N, H, W, 3]
     (uint8) and their target classes [N], at most ``batch_size`` images per forward."""
     parsed = parse_specs(metric_specs)
-    registry = __getattr__("MODEL_METRICS")
+    registry = _metrics()
     return {
         label: registry.get(name)(**params).score(classifier, images, maps, targets, batch_size)
         for label, name, params in parsed
     }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        globals().update(_load())
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "MODEL_METRICS": _metrics,
+        "MODEL_METRIC_INFO": _info,
+        "MODEL_METRIC_PARAMS": attribute(f"{__name__}.params", "MODEL_METRIC_PARAMS"),
+        "ModelMetric": attribute(f"{__name__}.base", "ModelMetric"),
+    },
+)
 
 
 __all__ = [

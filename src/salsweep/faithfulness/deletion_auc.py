@@ -19,6 +19,29 @@ import numpy as np
 
 from salsweep.faithfulness._curves import causal_curves, trapezoid_auc
 from salsweep.faithfulness.base import MODEL_METRICS, ModelMetric
+from salsweep.faithfulness.params import STEPS
+from salsweep.params import AnyOf, Colour, Number, OneOf, Param, Plugin
+
+PARAMS = {
+    "deletion_auc": Plugin(
+        "Deletion AUC (RISE): area under the target probability as the most salient pixels "
+        "are deleted first; lower is better. Costs steps + 1 forwards per map.",
+        {
+            "steps": STEPS,
+            "fill": Param(
+                0,
+                "The colour deleted pixels take - a grey level 0..255 (0 = black), a colour "
+                "[r, g, b] or mean (the image's mean colour).",
+                AnyOf(
+                    Number(0, 255),
+                    Colour(),
+                    OneOf("mean"),
+                    phrase="a number in 0..255, [r, g, b] with each in 0..255, or 'mean'",
+                ),
+            ),
+        },
+    )
+}
 
 
 def fill_colours(images: np.ndarray, fill) -> np.ndarray:

@@ -22,6 +22,23 @@ from scipy import ndimage
 
 from salsweep.faithfulness._curves import causal_curves, trapezoid_auc
 from salsweep.faithfulness.base import MODEL_METRICS, ModelMetric
+from salsweep.faithfulness.params import STEPS
+from salsweep.params import Integer, Number, Param, Plugin
+
+PARAMS = {
+    "insertion_auc": Plugin(
+        "Insertion AUC (RISE): area under the target probability as the most salient pixels "
+        "are put back first into a blurred copy; higher is better. Costs steps + 1 forwards "
+        "per map.",
+        {
+            "steps": STEPS,
+            "blur_klen": Param(
+                11, "Side of RISE's Gaussian kernel gkern(klen, sigma).", Integer(1, odd=True)
+            ),
+            "blur_sigma": Param(5, "Sigma of that kernel.", Number(0, low_open=True)),
+        },
+    )
+}
 
 
 def gkern(klen: int, sigma: float) -> np.ndarray:

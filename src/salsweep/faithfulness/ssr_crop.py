@@ -2,7 +2,7 @@
 
     s = log(max(a, 0.05)) - log(p)
 
-The map's salient pixels (``threshold``, see ``params``) are enclosed in the tightest
+The map's salient pixels (``threshold``, see ``PARAMS``) are enclosed in the tightest
 axis-aligned rectangle; ``a`` is that rectangle's area as a fraction of the image, and
 ``p`` the classifier's probability of the target class on the rectangle cropped out and
 resized (bilinear, aspect ratio not kept) back to the image size, which the classifier
@@ -24,6 +24,28 @@ import torch
 from salsweep.faithfulness.base import MODEL_METRICS, ModelMetric, target_log_probs
 from salsweep.metrics.shared_interest import binarize
 from salsweep.models.preprocess import resize
+from salsweep.params import AnyOf, Keyed, Number, OneOf, Param, Plugin
+
+PARAMS = {
+    "ssr_crop": Plugin(
+        "Smallest sufficient region (Dabkowski & Gal 2017): log(max(area, 0.05)) - log p of "
+        "the crop around the salient pixels; lower is better. Costs 1 forward per map.",
+        {
+            "threshold": Param(
+                "mean_std",
+                "Which pixels of the min-max normalised map are salient - mean_std (>= mean + "
+                "1 std), {percentile: q} (>= the q-th percentile) or {fraction: f} (>= f).",
+                AnyOf(
+                    OneOf("mean_std"),
+                    Keyed("percentile", Number(0, 100, low_open=True, high_open=True)),
+                    Keyed("fraction", Number(0, 1, low_open=True)),
+                    phrase="'mean_std', {'percentile': q} with q in (0, 100) or "
+                    "{'fraction': f} with f in (0, 1]",
+                ),
+            )
+        },
+    )
+}
 
 MIN_AREA = 0.05
 

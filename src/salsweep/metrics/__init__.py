@@ -1,6 +1,7 @@
 """Saliency-map metrics (numpy/scipy only): focus (entropy), drift vs the clean map, and
 Shared Interest vs ground-truth masks. See each module's docstring for exact definitions
-and for the documented cases that give NaN.
+and for the documented cases that give NaN. Every module of this package that declares
+``PARAMS`` is a metric module; importing the package imports them all.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from salsweep.metrics import drift, entropy, shared_interest  # noqa: F401  (registers)
 from salsweep.metrics.base import METRICS, MapMetric
 from salsweep.metrics.params import METRIC_PARAMS, check_metric, metric_label
+from salsweep.registry import import_plugins
+
+import_plugins(__name__, METRICS)
 
 METRIC_INFO: dict[str, dict[str, Any]] = {
     name: {
@@ -20,9 +23,6 @@ METRIC_INFO: dict[str, dict[str, Any]] = {
     }
     for name in METRICS.names()
 }
-
-if set(METRIC_INFO) != set(METRIC_PARAMS):  # a metric registered without params, or v.v.
-    raise ImportError(f"METRICS {sorted(METRIC_INFO)} != METRIC_PARAMS {sorted(METRIC_PARAMS)}")
 
 
 def score_maps(

@@ -29,15 +29,30 @@ from typing import ClassVar
 import numpy as np
 
 from salsweep.metrics.base import METRICS, MapMetric
-from salsweep.metrics.params import METRIC_PARAMS, as_float_maps, check_metric
+from salsweep.metrics.params import as_float_maps, resolve_metric
+from salsweep.params import Number, Param, Plugin
+
+PARAMS = {
+    "ssd": Plugin("xaitk's normalised SSD vs the clean map; NaN where either map is all zeros."),
+    "xcorr": Plugin(
+        "xaitk's normalised cross-correlation vs the clean map; 0.0 for a constant map, NaN "
+        "for a constant clean map."
+    ),
+    "spearman": Plugin(
+        "Spearman rank correlation vs the clean map; NaN where either map is constant."
+    ),
+    "topk_iou": Plugin(
+        "IoU of the top-k% pixel sets of the map and the clean map.",
+        {"k": Param(10, "Percent of pixels kept per map.", Number(0, 100, low_open=True))},
+    ),
+}
 
 
 class _DriftBase(MapMetric):
     requires: ClassVar[tuple[str, ...]] = ("reference",)
 
     def __init__(self, **params) -> None:
-        check_metric(self.name, params)
-        super().__init__(**{**METRIC_PARAMS[self.name], **params})
+        super().__init__(**resolve_metric(self.name, params))
 
     def _pair(self, maps, reference) -> tuple[np.ndarray, np.ndarray]:
         m = as_float_maps(maps, "maps", self.name).reshape(maps.shape[0], -1)

@@ -27,7 +27,14 @@ from typing import ClassVar
 import numpy as np
 
 from salsweep.metrics.base import METRICS, MapMetric
-from salsweep.metrics.params import METRIC_PARAMS, as_float_maps, check_metric
+from salsweep.metrics.params import as_float_maps, resolve_metric
+from salsweep.params import Plugin
+
+PARAMS = {
+    "entropy": Plugin("Entropy of the min-max normalised map (focus; lower is more focused)."),
+    "entropy_pos": Plugin("Entropy of the positive part clip(m, 0, 1); NaN if no pixel is > 0."),
+    "entropy_neg": Plugin("Entropy of the negative part -clip(m, -1, 0); NaN if no pixel is < 0."),
+}
 
 
 def mass_entropy(mass: np.ndarray) -> np.ndarray:
@@ -49,8 +56,7 @@ class _EntropyBase(MapMetric):
     requires: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **params) -> None:
-        check_metric(self.name, params)
-        super().__init__(**{**METRIC_PARAMS[self.name], **params})
+        super().__init__(**resolve_metric(self.name, params))
 
     def _mass(self, maps: np.ndarray) -> np.ndarray:
         raise NotImplementedError

@@ -1,85 +1,52 @@
-"""Metric parameters: defaults, validation and column labels (numpy only, no torch).
+"""Map-metric parameters: checks, defaults and column labels (numpy only, no torch).
 
-``METRIC_PARAMS`` lists every metric and the parameters it accepts with their defaults.
-A metric without parameters maps to ``{}``. Allowed values:
-
-- ``topk_iou``: ``k`` percent of pixels kept per map, a number in (0, 100]; default 10.
-- ``iou_coverage``, ``gt_coverage``, ``saliency_coverage``: ``binarize`` is either
-  ``"mean_std"`` (default: min-max normalise, keep pixels >= mean + 1 std) or
-  ``{"percentile": q}`` with q a number in (0, 100) (keep pixels >= the q-th percentile).
+Each metric module declares its metrics and their parameters in ``PARAMS`` (see
+``salsweep.params``); this module reads those declarations without importing the metrics.
+``METRIC_PARAMS`` maps every metric to its parameters' defaults (``{}`` for none).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-_SHARED_INTEREST = {"binarize": "mean_std"}
+from salsweep.params import Plugin, check_name, check_params, is_number
+from salsweep.registry import declarations
 
-METRIC_PARAMS: dict[str, dict[str, Any]] = {
-    "entropy": {},
-    "entropy_pos": {},
-    "entropy_neg": {},
-    "ssd": {},
-    "xcorr": {},
-    "spearman": {},
-    "topk_iou": {"k": 10},
-    "iou_coverage": dict(_SHARED_INTEREST),
-    "gt_coverage": dict(_SHARED_INTEREST),
-    "saliency_coverage": dict(_SHARED_INTEREST),
-}
+PACKAGE = "salsweep.metrics"
 
 
-def _is_number(value: Any) -> bool:
-    # bool is an int subclass; "k: true" in a config is a mistake, not 1.
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
+def metric_declarations() -> dict[str, Plugin]:
+    """``{metric: Plugin}`` of every metric module, read without importing them."""
+    return declarations(PACKAGE)
 
 
-def _check_k(name: str, k: Any) -> None:
-    if not _is_number(k) or not math.isfinite(k) or not 0 < k <= 100:
-        raise ValueError(f"metric {name!r}: param 'k' must be a number in (0, 100], got {k!r}")
-
-
-def _check_binarize(name: str, binarize: Any) -> None:
-    if binarize == "mean_std":
-        return
-    if isinstance(binarize, dict) and set(binarize) == {"percentile"}:
-        q = binarize["percentile"]
-        if _is_number(q) and math.isfinite(q) and 0 < q < 100:
-            return
-        raise ValueError(
-            f"metric {name!r}: param 'binarize.percentile' must be a number in (0, 100), got {q!r}"
-        )
-    raise ValueError(
-        f"metric {name!r}: param 'binarize' must be 'mean_std' or {{'percentile': q}} "
-        f"with q in (0, 100), got {binarize!r}"
-    )
-
-
-_CHECKS = {"k": _check_k, "binarize": _check_binarize}
+def __getattr__(name: str) -> Any:
+    # METRIC_PARAMS: {metric: {param: default}}, built from the declarations on first use.
+    if name == "METRIC_PARAMS":
+        return {metric: plugin.defaults() for metric, plugin in metric_declarations().items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_metric(name: str, params: dict[str, Any]) -> None:
     """Raise ValueError naming the metric and parameter for an unknown name/param or bad value."""
-    if name not in METRIC_PARAMS:
-        allowed = ", ".join(sorted(METRIC_PARAMS))
-        raise ValueError(f"unknown metric {name!r}; allowed: {allowed}")
-    accepted = METRIC_PARAMS[name]
-    for param, value in params.items():
-        if param not in accepted:
-            allowed = ", ".join(sorted(accepted)) or "none"
-            raise ValueError(f"metric {name!r}: unknown param {param!r}; allowed: {allowed}")
-        _CHECKS[param](name, value)
+    metrics = metric_declarations()
+    check_name("metric", name, metrics)
+    check_params("metric", name, params, metrics[name].params)
+
+
+def resolve_metric(name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The checked params of a metric with its defaults filled in."""
+    params = dict(params or {})
+    check_metric(name, params)
+    return {**metric_declarations()[name].defaults(), **params}
 
 
 def _fmt(value: Any) -> str:
     if isinstance(value, dict) and set(value) == {"percentile"}:
         return f"p{_fmt(value['percentile'])}"
-    if _is_number(value):
+    if is_number(value):
         return f"{float(value):g}"
     return str(value)
 
@@ -92,9 +59,7 @@ def metric_label(name: str, params: dict[str, Any] | None = None) -> str:
     ``iou_coverage`` -> ``iou_coverage@mean_std``, ``{"binarize": {"percentile": 90}}`` ->
     ``iou_coverage@p90``.
     """
-    params = params or {}
-    check_metric(name, params)
-    merged = {**METRIC_PARAMS[name], **params}
+    merged = resolve_metric(name, params)
     if not merged:
         return name
     return name + "@" + ",".join(_fmt(merged[p]) for p in sorted(merged))

@@ -34,7 +34,34 @@ from typing import ClassVar
 import numpy as np
 
 from salsweep.metrics.base import METRICS, MapMetric
-from salsweep.metrics.params import METRIC_PARAMS, as_bool_masks, as_float_maps, check_metric
+from salsweep.metrics.params import as_bool_masks, as_float_maps, resolve_metric
+from salsweep.params import AnyOf, Keyed, Number, OneOf, Param, Plugin
+
+SHARED_INTEREST_PARAMS = {
+    "binarize": Param(
+        "mean_std",
+        "How the map becomes the saliency set S after min-max normalisation - mean_std "
+        "(pixels >= mean + 1 std) or {percentile: q} (pixels >= the q-th percentile).",
+        AnyOf(
+            OneOf("mean_std"),
+            Keyed("percentile", Number(0, 100, low_open=True, high_open=True)),
+            phrase="'mean_std' or {'percentile': q} with q in (0, 100)",
+        ),
+    )
+}
+PARAMS = {
+    "iou_coverage": Plugin(
+        "Shared Interest abs(G and S) / abs(G or S) vs the ground-truth mask G; NaN where G "
+        "is empty.",
+        SHARED_INTEREST_PARAMS,
+    ),
+    "gt_coverage": Plugin(
+        "Shared Interest abs(G and S) / abs(G); NaN where G is empty.", SHARED_INTEREST_PARAMS
+    ),
+    "saliency_coverage": Plugin(
+        "Shared Interest abs(G and S) / abs(S); NaN where G or S is empty.", SHARED_INTEREST_PARAMS
+    ),
+}
 
 
 def binarize(maps: np.ndarray, how: str | dict) -> np.ndarray:
@@ -57,8 +84,7 @@ class _SharedInterestBase(MapMetric):
     requires: ClassVar[tuple[str, ...]] = ("mask",)
 
     def __init__(self, **params) -> None:
-        check_metric(self.name, params)
-        super().__init__(**{**METRIC_PARAMS[self.name], **params})
+        super().__init__(**resolve_metric(self.name, params))
 
     def _counts(self, maps, masks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """|G & S|, |G|, |S| per item."""

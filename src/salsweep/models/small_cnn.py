@@ -24,6 +24,24 @@ from torch import nn
 from salsweep.io import atomic_path
 from salsweep.models.base import MODELS, Classifier
 from salsweep.models.preprocess import normalize, resize, to_nchw
+from salsweep.params import Integer, Number, Param, Plugin
+
+PARAMS = {
+    "train": Plugin(
+        "A small CNN trained in the DAG (rule train).",
+        {
+            "seed": Param(0, "Training seed.", Integer(0, 2**63 - 1)),
+            "epochs": Param(15, "Training epochs.", Integer(1, 1000)),
+            "batch_size": Param(64, "Training batch size.", Integer(1, 65536)),
+            "lr": Param(1e-3, "Adam learning rate.", Number(0, 1, low_open=True)),
+            "width": Param(
+                32, "Channels of the first conv block (later blocks double it).", Integer(4, 512)
+            ),
+            # fixed -> the same weights on any machine
+            "threads": Param(1, "CPU training threads (0 = torch's setting).", Integer(0, 1024)),
+        },
+    )
+}
 
 FILE_FORMAT = "salsweep-small-cnn"
 FILE_VERSION = "1"

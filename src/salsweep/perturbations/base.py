@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
-from salsweep.registry import Registry
+from salsweep.params import Param, check_params
+from salsweep.registry import Registry, declarations
 
 
 class Perturbation(ABC):
@@ -36,8 +38,16 @@ class Perturbation(ABC):
 
     @classmethod
     def check_params(cls, **params: Any) -> None:
-        if params:
-            raise ValueError(f"{cls.name} takes no params, got {sorted(params)}")
+        """Check the fixed params against the kind's declaration (its module's ``PARAMS``)."""
+        check_params("perturbation kind", cls.name, params, cls.declared_params())
+
+    @classmethod
+    def declared_params(cls) -> Mapping[str, Param]:
+        return declarations(__package__)[cls.name].params
+
+    def param(self, key: str) -> Any:
+        """A fixed param as given, else its declared default."""
+        return self.params.get(key, self.declared_params()[key].default)
 
     def perturb(self, image: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Return a perturbed copy of one HxWx3 uint8 image (``rng`` seeds stochastic kinds)."""

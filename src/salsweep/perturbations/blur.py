@@ -11,8 +11,18 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
+from salsweep.params import Plugin
 from salsweep.perturbations.base import PERTURBATIONS, Perturbation
 from salsweep.perturbations.sweep import check_int
+
+PARAMS = {
+    "average_blur": Plugin("Box filter (cv2.blur) of ksize x ksize; ksize 1 is the identity."),
+    "gaussian_blur": Plugin(
+        "cv2.GaussianBlur with an odd ksize, sigma derived from ksize as NRTK does; ksize 1 "
+        "is the identity."
+    ),
+    "median_blur": Plugin("cv2.medianBlur with an odd ksize; ksize 1 is the identity."),
+}
 
 
 class _KernelBlur(Perturbation):

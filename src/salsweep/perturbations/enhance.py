@@ -13,8 +13,16 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image, ImageEnhance
 
+from salsweep.params import Plugin
 from salsweep.perturbations.base import PERTURBATIONS, Perturbation
 from salsweep.perturbations.sweep import check_real
+
+PARAMS = {
+    "brightness": Plugin(
+        "PIL brightness: factor 0 is black, 1 the image, 2 twice as bright (clipped)."
+    ),
+    "contrast": Plugin("PIL contrast: factor 0 is flat grey, 1 the image, > 1 more contrast."),
+}
 
 
 class _Enhance(Perturbation):

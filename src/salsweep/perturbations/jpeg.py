@@ -11,13 +11,28 @@ grey levels of the input.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import cv2
 import numpy as np
 
+from salsweep.params import OneOf, Param, Plugin
 from salsweep.perturbations.base import PERTURBATIONS, Perturbation
-from salsweep.perturbations.sweep import check_int, check_known_params
+from salsweep.perturbations.sweep import check_int
+
+PARAMS = {
+    "jpeg_quality": Plugin(
+        "JPEG round trip (OpenCV's libjpeg) at quality 1..100; quality 100 is not an exact "
+        "identity.",
+        {
+            "chroma_subsampling": Param(
+                "4:2:0",
+                "Chroma subsampling of the encoder (4:2:0 is libjpeg's default).",
+                OneOf("4:2:0", "4:2:2", "4:4:4"),
+            )
+        },
+    )
+}
 
 # libjpeg's default (and what most cameras and web encoders write) is 4:2:0.
 SUBSAMPLING = {
@@ -40,18 +55,8 @@ class JpegQuality(Perturbation):
     def check_level(cls, level: float) -> None:
         check_int(cls.name, cls.level_name, level, low=1, high=100)
 
-    @classmethod
-    def check_params(cls, **params: Any) -> None:
-        check_known_params(cls.name, params, ["chroma_subsampling"])
-        value = params.get("chroma_subsampling", "4:2:0")
-        if value not in SUBSAMPLING:
-            raise ValueError(
-                f"{cls.name}: chroma_subsampling={value!r} is not allowed; "
-                f"allowed: {', '.join(SUBSAMPLING)}"
-            )
-
     def _perturb(self, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
-        sampling = SUBSAMPLING[self.params.get("chroma_subsampling", "4:2:0")]
+        sampling = SUBSAMPLING[self.param("chroma_subsampling")]
         flags = [
             cv2.IMWRITE_JPEG_QUALITY,
             int(self.level),

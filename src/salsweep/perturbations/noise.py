@@ -12,12 +12,31 @@ NRTK's ``seed`` seeds a ``np.random.default_rng`` in the same state as ``rng``:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
+from salsweep.params import Number, Param, Plugin
 from salsweep.perturbations.base import PERTURBATIONS, Perturbation
-from salsweep.perturbations.sweep import check_known_params, check_real
+from salsweep.perturbations.sweep import check_real
+
+PARAMS = {
+    "salt": Plugin("A fraction amount of the elements (in expectation) set to 255."),
+    "pepper": Plugin("A fraction amount of the elements (in expectation) set to 0."),
+    "salt_and_pepper": Plugin(
+        "A fraction amount of the elements replaced; a share salt_vs_pepper of those become "
+        "255 and the rest 0.",
+        {
+            "salt_vs_pepper": Param(
+                0.5, "Share of the replaced elements that become 255 (salt).", Number(0, 1)
+            )
+        },
+    ),
+    "gaussian_noise": Plugin(
+        "Additive Gaussian noise on the [0, 1] scale; the level is NRTK's var, the variance.",
+        {"mean": Param(0.0, "Mean of the noise on the [0, 1] scale.", Number(-1, 1))},
+    ),
+}
 
 
 def _to_unit(image: np.ndarray) -> np.ndarray:
@@ -85,15 +104,9 @@ class SaltAndPepperNoise(_AmountNoise):
     """A fraction ``amount`` of the elements replaced; of those, a share ``salt_vs_pepper``
     (param, default 0.5) become 255 and the rest 0."""
 
-    @classmethod
-    def check_params(cls, **params: Any) -> None:
-        check_known_params(cls.name, params, ["salt_vs_pepper"])
-        if "salt_vs_pepper" in params:
-            check_real(cls.name, "salt_vs_pepper", params["salt_vs_pepper"], low=0.0, high=1.0)
-
     def _perturb(self, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         assert rng is not None
-        salt_share = float(self.params.get("salt_vs_pepper", 0.5))
+        salt_share = float(self.param("salt_vs_pepper"))
         return salt_and_pepper(image, float(self.level), salt_share, rng)
 
 
@@ -111,14 +124,8 @@ class GaussianNoise(Perturbation):
     def check_level(cls, level: float) -> None:
         check_real(cls.name, cls.level_name, level, low=0.0)
 
-    @classmethod
-    def check_params(cls, **params: Any) -> None:
-        check_known_params(cls.name, params, ["mean"])
-        if "mean" in params:
-            check_real(cls.name, "mean", params["mean"], low=-1.0, high=1.0)
-
     def _perturb(self, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         assert rng is not None
-        mean = float(self.params.get("mean", 0.0))
+        mean = float(self.param("mean"))
         noise = rng.normal(mean, float(self.level) ** 0.5, image.shape)
         return _to_uint8(_to_unit(image) + noise)

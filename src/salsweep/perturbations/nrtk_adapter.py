@@ -29,8 +29,30 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from salsweep.params import AnyOf, Mapped, Number, OneOf, Param, Plugin, Text
 from salsweep.perturbations.base import PERTURBATIONS, Perturbation
-from salsweep.perturbations.sweep import check_known_params, check_real
+from salsweep.perturbations.sweep import check_real
+
+# check_params also checks them against the NRTK class itself.
+PARAMS = {
+    "nrtk": Plugin(
+        "Any NRTK PerturbImage class by class path (extra salsweep[nrtk]).",
+        {
+            "class_path": Param(
+                None, "Dotted path of an NRTK PerturbImage class.", Text(), required=True
+            ),
+            "level_param": Param(
+                None, "The constructor argument the level sets.", Text(), required=True
+            ),
+            "kwargs": Param({}, "Further constructor arguments, fixed across levels.", Mapped()),
+            "identity_level": Param(
+                None,
+                "The level at which the class leaves images unchanged, if it has one.",
+                AnyOf(OneOf(None), Number(), phrase="null or a number"),
+            ),
+        },
+    )
+}
 
 SEED_PARAMS = ("seed", "rng")
 RESERVED_KWARGS = ("seed", "rng", "is_static")
@@ -125,15 +147,8 @@ class NrtkPerturbation(Perturbation):
 
     @classmethod
     def check_params(cls, **params: Any) -> None:
-        check_known_params(KIND, params, ["class_path", "level_param", "kwargs", "identity_level"])
-        for key in ("class_path", "level_param"):
-            if not isinstance(params.get(key), str) or not params[key]:
-                raise ValueError(f"{KIND}: param {key} is required and must be a string")
+        super().check_params(**params)  # the declared names and types (PARAMS)
         kwargs = params.get("kwargs", {})
-        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
-            raise ValueError(f"{KIND}: kwargs must be a mapping of argument names to values")
-        if params.get("identity_level") is not None:
-            check_real(KIND, "identity_level", params["identity_level"])
         reserved = sorted(set(kwargs) & set(RESERVED_KWARGS))
         if reserved:
             raise ValueError(

@@ -77,13 +77,6 @@ def check_int(
     return integer
 
 
-def check_known_params(kind: str, params: Mapping[str, Any], allowed: Sequence[str]) -> None:
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        allowed_text = ", ".join(allowed) if allowed else "none"
-        raise ValueError(f"{kind}: unknown param(s) {unknown}; allowed params: {allowed_text}")
-
-
 # --- level sweeps --------------------------------------------------------------------------
 
 

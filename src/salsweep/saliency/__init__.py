@@ -1,4 +1,4 @@
-"""Saliency methods.
+"""Saliency methods: every module of this package that declares ``PARAMS`` is one (or more).
 
 ``METHOD_PARAMS`` and ``check_method_params`` come from the torch-free ``params`` module, so
 config validation can use them (or ``salsweep.saliency.params``) without importing torch.
@@ -9,55 +9,47 @@ is complete: use ``from salsweep.saliency import SALIENCY_METHODS``, not ``base`
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from salsweep.saliency.params import METHOD_PARAMS, check_method_params
-
-_METHOD_MODULES = (
-    "gradcam",
-    "integrated_gradients",
-    "mask_optimisation",
-    "realtime_mask",
-    "rise",
-    "sliding_window",
-    "smint",
-    "smoothgrad",
-    "vanilla_gradient",
-)
-_LAZY = ("METHOD_INFO", "SALIENCY_METHODS", "SaliencyMethod", "auto_batch_size")
+from salsweep.registry import attribute, import_plugins, lazy_exports
+from salsweep.saliency.params import check_method_params
 
 
-def _load() -> dict[str, Any]:
-    for module in _METHOD_MODULES:  # importing a method module registers it
-        importlib.import_module(f"{__name__}.{module}")
-    from salsweep.saliency.base import SALIENCY_METHODS, SaliencyMethod
-    from salsweep.saliency.batching import auto_batch_size
+def _methods() -> Any:
+    from salsweep.saliency.base import SALIENCY_METHODS
 
-    info = {
-        name: {
-            "signed": SALIENCY_METHODS.get(name).signed,
-            "family": SALIENCY_METHODS.get(name).family,
-            "needs_gradients": SALIENCY_METHODS.get(name).needs_gradients,
-        }
-        for name in SALIENCY_METHODS.names()
-    }
-    if set(info) != set(METHOD_PARAMS):  # the torch-free names must match the registry
-        raise ImportError(f"saliency registry {sorted(info)} != params {sorted(METHOD_PARAMS)}")
+    import_plugins(__name__, SALIENCY_METHODS)
+    return SALIENCY_METHODS
+
+
+def _info() -> dict[str, dict[str, Any]]:
+    methods = _methods()
     return {
-        "METHOD_INFO": info,
-        "SALIENCY_METHODS": SALIENCY_METHODS,
-        "SaliencyMethod": SaliencyMethod,
-        "auto_batch_size": auto_batch_size,
+        name: {
+            "signed": methods.get(name).signed,
+            "family": methods.get(name).family,
+            "needs_gradients": methods.get(name).needs_gradients,
+        }
+        for name in methods.names()
     }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        globals().update(_load())
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def _method_params() -> dict[str, dict[str, Any]]:
+    from salsweep.saliency import params
 
+    return params.METHOD_PARAMS
+
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "METHOD_INFO": _info,
+        "METHOD_PARAMS": _method_params,
+        "SALIENCY_METHODS": _methods,
+        "SaliencyMethod": attribute(f"{__name__}.base", "SaliencyMethod"),
+        "auto_batch_size": attribute(f"{__name__}.batching", "auto_batch_size"),
+    },
+)
 
 __all__ = [
     "METHOD_INFO",

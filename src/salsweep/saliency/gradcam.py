@@ -23,6 +23,7 @@ from torch import nn
 
 from salsweep.models.base import Classifier
 from salsweep.models.layers import resolve_layer, token_layout
+from salsweep.params import Param, Plugin
 from salsweep.saliency.base import SALIENCY_METHODS
 from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
@@ -31,6 +32,22 @@ from salsweep.saliency.building_blocks import (
     pair_inputs,
     to_numpy_maps,
 )
+from salsweep.saliency.params import LAYER
+
+PARAMS = {
+    "gradcam": Plugin(
+        "Grad-CAM (captum LayerGradCam), upsampled to the image; ViT patch tokens are laid on "
+        "their grid without the CLS token; unsigned.",
+        {
+            "layer": Param(
+                None,
+                "Dotted module path of the target layer; null = models.<name>.gradcam_layer or "
+                "the architecture's default (last conv stage; a ViT's last block norm).",
+                LAYER,
+            )
+        },
+    )
+}
 
 
 class _Probe(nn.Module):

@@ -12,6 +12,7 @@ import torch
 from captum.attr import IntegratedGradients as CaptumIG
 
 from salsweep.models.base import Classifier
+from salsweep.params import Integer, Param, Plugin
 from salsweep.saliency.base import SALIENCY_METHODS
 from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
@@ -21,6 +22,21 @@ from salsweep.saliency.building_blocks import (
     pair_inputs,
     to_numpy_maps,
 )
+from salsweep.saliency.params import BASELINE
+
+PARAMS = {
+    "integrated_gradients": Plugin(
+        "Integrated Gradients (captum); signed.",
+        {
+            "n_steps": Param(50, "Integration steps.", Integer(1)),
+            "baseline": Param(
+                "black",
+                '"black", "mean" (the image\'s channel mean) or a colour [r, g, b].',
+                BASELINE,
+            ),
+        },
+    )
+}
 
 
 def ig_rows_per_call(batch_size: int, n_steps: int) -> int:

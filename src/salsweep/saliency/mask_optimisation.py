@@ -25,8 +25,38 @@ import torch
 
 from salsweep.masker.objective import Weights, blurred, mask_terms, noise_images, upsample
 from salsweep.models.base import Classifier
+from salsweep.params import Integer, Param, Plugin
 from salsweep.saliency.base import SALIENCY_METHODS
 from salsweep.saliency.building_blocks import ConfiguredMethod, chunks, pair_inputs, to_numpy_maps
+from salsweep.saliency.params import ALTERNATIVE, BLUR_SIGMA, OBJECTIVE_PARAMS, POSITIVE
+
+PARAMS = {
+    "mask_optimisation": Plugin(
+        "Mask optimisation with the objective of Dabkowski & Gal (2017) - tv_weight TV(M) + "
+        "area_weight AV(M) - log f_c(kept region) + destroy_weight f_c(region "
+        "removed)^destroy_power - a low-resolution mask per image and target, Adam, upsampled "
+        "bilinearly; the map is the kept region, unsigned [0, 1]. Costs steps x 2 forwards "
+        "and backwards per map.",
+        {
+            "mask_size": Param(
+                28,
+                "Cells per side of the optimised mask grid (each side capped at the image side).",
+                Integer(1),
+            ),
+            "steps": Param(300, "Adam steps.", Integer(1)),
+            "lr": Param(0.1, "Adam learning rate (on the mask logits).", POSITIVE),
+            "alternative": Param(
+                "blur",
+                "What replaces the removed pixels - blur (the image under a strong Gaussian "
+                "blur) or noise (a random colour plus Gaussian noise, redrawn every step from "
+                "the method seed).",
+                ALTERNATIVE,
+            ),
+            "blur_sigma": BLUR_SIGMA,
+            **OBJECTIVE_PARAMS,
+        },
+    )
+}
 
 
 def grid_size(mask_size: int, hw: tuple[int, int]) -> tuple[int, int]:

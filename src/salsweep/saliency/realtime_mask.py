@@ -21,8 +21,62 @@ import torch
 from salsweep.masker.model import FeatureTap, MaskerNet, load_masker, normalise_images
 from salsweep.masker.objective import upsample
 from salsweep.models.base import Classifier
+from salsweep.params import Integer, Number, OneOf, Param, Plugin, Text
 from salsweep.saliency.base import SALIENCY_METHODS
 from salsweep.saliency.building_blocks import ConfiguredMethod, chunks
+from salsweep.saliency.params import ALTERNATIVE, BLUR_SIGMA, LAYER, OBJECTIVE_PARAMS, POSITIVE
+
+PARAMS = {
+    "realtime_mask": Plugin(
+        "Real-time saliency (Dabkowski & Gal 2017) - a masking network trained once per "
+        "dataset and model (rule train_masker, results/maskers/) on frozen classifier features "
+        "with the objective of mask_optimisation and the fake-label trick, then one forward "
+        "per map; unsigned [0, 1]. Trained on the dataset's train split when it has one, else "
+        "on its eval images.",
+        {
+            "masker_path": Param(
+                None,
+                "The trained masker file; set by the pipeline, leave unset.",
+                Text(nullable=True, what="a file path (set by the pipeline)"),
+            ),
+            "layer": Param(
+                None,
+                "Dotted module path of the classifier layer whose output the masker reads; null "
+                "= the architecture's Grad-CAM layer (a small trainable encoder when there is "
+                "none).",
+                LAYER,
+            ),
+            "alternative": Param(
+                "blur", "What replaces the removed pixels in training - blur or noise.", ALTERNATIVE
+            ),
+            "blur_sigma": BLUR_SIGMA,
+            **OBJECTIVE_PARAMS,
+            "fake_fraction": Param(
+                0.3,
+                "Fraction of training samples given a random wrong class, for which only the "
+                "area counts.",
+                Number(0, 1, high_open=True),
+            ),
+            "width": Param(
+                32,
+                "Channels of the masking network (halved at every upsampling block, down to 8).",
+                Integer(4, 512),
+            ),
+            "train_steps": Param(300, "Adam steps of masker training.", Integer(1)),
+            "train_batch_size": Param(32, "Images per training step.", Integer(1)),
+            "train_lr": Param(0.003, "Adam learning rate of masker training.", POSITIVE),
+            "train_images": Param(
+                2000, "At most this many training images (a seeded subset).", Integer(1)
+            ),
+            "train_split": Param(
+                "auto",
+                "Images that train the masker - auto (the train split when the dataset has one, "
+                "else the eval images), train or eval.",
+                OneOf("auto", "train", "eval"),
+            ),
+        },
+    )
+}
 
 
 @SALIENCY_METHODS.register("realtime_mask")

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from salsweep.models.base import Classifier
+from salsweep.params import Integer, Number, Param, Plugin
 from salsweep.saliency.base import SALIENCY_METHODS
 from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
@@ -29,6 +30,27 @@ from salsweep.saliency.building_blocks import (
     occlusion_confidences,
     to_numpy_maps,
 )
+from salsweep.saliency.params import BLACK, FILL, PRECISION
+
+RISE_PARAMS = {
+    "n": Param(1000, "Number of random masks.", Integer(1)),
+    "s": Param(8, "Grid cells per side of a mask before upsampling.", Integer(1)),
+    "p1": Param(
+        0.5,
+        "Probability that a grid cell is kept, in (0, 1).",
+        Number(0, 1, low_open=True, high_open=True),
+    ),
+    "fill": Param(BLACK, "Colour of the masked-out pixels [r, g, b].", FILL),
+    "precision": PRECISION,
+}
+PARAMS = {
+    "rise": Plugin(
+        "RISE random masks (xaitk-saliency RISEStack scoring); unsigned [0, 1].", RISE_PARAMS
+    ),
+    "rise_debiased": Plugin(
+        "RISE with masks weighted by M - p1 (xaitk debiased scoring); signed.", RISE_PARAMS
+    ),
+}
 
 _MASK_CHUNK = 64  # masks upsampled per float64 matmul, to bound memory
 

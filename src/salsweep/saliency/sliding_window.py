@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from salsweep.models.base import Classifier
+from salsweep.params import Param, Plugin
 from salsweep.saliency.base import SALIENCY_METHODS
 from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
@@ -23,6 +24,28 @@ from salsweep.saliency.building_blocks import (
     padded_softmax_conf,
     to_numpy_maps,
 )
+from salsweep.saliency.params import BLACK, EXTENT, FILL, PRECISION
+
+PARAMS = {
+    "sliding_window": Plugin(
+        "Occlusion with a sliding window (xaitk-saliency SlidingWindowStack scoring); signed.",
+        {
+            "window": Param(
+                0.25,
+                "Window size - pixels (int), a fraction of the image side (float in (0, 1]), "
+                "or [h, w] of those.",
+                EXTENT,
+            ),
+            "stride": Param(0.125, "Step between windows, in the same forms as window.", EXTENT),
+            "fill": Param(
+                BLACK,
+                'Occluder colour [r, g, b] (0..255), or "mean" for each image\'s channel mean.',
+                FILL,
+            ),
+            "precision": PRECISION,
+        },
+    )
+}
 
 
 def resolve_extent(value: Any, hw: tuple[int, int], what: str) -> tuple[int, int]:

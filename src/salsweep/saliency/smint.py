@@ -18,6 +18,7 @@ import torch
 from captum.attr import IntegratedGradients as CaptumIG
 
 from salsweep.models.base import Classifier
+from salsweep.params import Integer, Param, Plugin
 from salsweep.saliency.base import SALIENCY_METHODS
 from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
@@ -28,6 +29,27 @@ from salsweep.saliency.building_blocks import (
     to_numpy_maps,
 )
 from salsweep.saliency.integrated_gradients import baseline_images, ig_rows_per_call
+from salsweep.saliency.params import BASELINE, STDEV
+
+# Counts as FastEstimator's Saliency trace (integrating=(100, 6)): 6 noisy samples, 100
+# integration steps each.
+PARAMS = {
+    "smint": Plugin(
+        "SmoothGrad over Integrated Gradients (FastEstimator's Saliency trace defaults - 100 "
+        "steps, 6 noisy samples); signed.",
+        {
+            "nt_samples": Param(6, "Noisy samples.", Integer(1)),
+            "n_steps": Param(100, "Integration steps per sample.", Integer(1)),
+            "stdev": STDEV,
+            "baseline": Param(
+                "black",
+                '"black", "mean" or a colour [r, g, b] ([127.5, 127.5, 127.5] is '
+                "FastEstimator's).",
+                BASELINE,
+            ),
+        },
+    )
+}
 
 
 @SALIENCY_METHODS.register("smint")

@@ -14,6 +14,7 @@ import torch
 from captum.attr import Saliency
 
 from salsweep.models.base import Classifier
+from salsweep.params import Boolean, Integer, Param, Plugin
 from salsweep.saliency.base import SALIENCY_METHODS
 from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
@@ -23,6 +24,18 @@ from salsweep.saliency.building_blocks import (
     pair_inputs,
     to_numpy_maps,
 )
+from salsweep.saliency.params import STDEV
+
+PARAMS = {
+    "smoothgrad": Plugin(
+        "SmoothGrad (captum NoiseTunnel over Saliency); signed.",
+        {
+            "nt_samples": Param(25, "Noisy samples per map.", Integer(1)),
+            "stdev": STDEV,
+            "abs": Param(False, "Take absolute gradients.", Boolean()),
+        },
+    )
+}
 
 
 @SALIENCY_METHODS.register("smoothgrad")

@@ -11,6 +11,7 @@ import torch
 from captum.attr import Saliency
 
 from salsweep.models.base import Classifier
+from salsweep.params import Boolean, Param, Plugin
 from salsweep.saliency.base import SALIENCY_METHODS
 from salsweep.saliency.building_blocks import (
     ConfiguredMethod,
@@ -19,6 +20,14 @@ from salsweep.saliency.building_blocks import (
     pair_inputs,
     to_numpy_maps,
 )
+
+PARAMS = {
+    "vanilla_gradient": Plugin(
+        "Gradient of the class logit with respect to the pixels (captum Saliency), summed over "
+        "channels; signed.",
+        {"abs": Param(False, "Take absolute gradients (captum's abs).", Boolean())},
+    )
+}
 
 
 @SALIENCY_METHODS.register("vanilla_gradient")
