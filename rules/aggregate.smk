@@ -8,14 +8,14 @@ rule aggregate:
         metrics=all_metric_files() + all_model_metric_files(),
         rejects=all_rejects_files(),
     output:
-        predictions=f"{RESULTS}/tables/predictions.parquet",
-        metrics=f"{RESULTS}/tables/metrics.parquet",
+        predictions=PREDICTIONS_TABLE,
+        metrics=METRICS_TABLE,
         summary=report(
-            f"{RESULTS}/tables/summary.csv",
+            SUMMARY_TABLE,
             caption="../workflow/report/summary.rst",
             category="Tables",
         ),
-        rejects=f"{RESULTS}/tables/rejects.parquet",
+        rejects=REJECTS_TABLE,
     log:
         f"{RESULTS}/logs/aggregate.log",
     benchmark:

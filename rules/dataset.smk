@@ -6,9 +6,9 @@ localrules:
 
 rule dataset:
     output:
-        table=f"{RESULTS}/datasets/{{dataset}}/eval.parquet",
-        classes=f"{RESULTS}/datasets/{{dataset}}/classes.json",
-        rejects=f"{RESULTS}/datasets/{{dataset}}/eval_rejects.parquet",
+        table=fill(SPLIT_TABLE, split="eval"),
+        classes=CLASSES,
+        rejects=fill(SPLIT_REJECTS, split="eval"),
     log:
         f"{RESULTS}/logs/dataset/{{dataset}}.log",
     benchmark:
@@ -25,8 +25,8 @@ rule dataset:
 
 rule dataset_train_split:
     output:
-        table=f"{RESULTS}/datasets/{{dataset}}/train.parquet",
-        rejects=f"{RESULTS}/datasets/{{dataset}}/train_rejects.parquet",
+        table=fill(SPLIT_TABLE, split="train"),
+        rejects=fill(SPLIT_REJECTS, split="train"),
     log:
         f"{RESULTS}/logs/dataset_train_split/{{dataset}}.log",
     benchmark:

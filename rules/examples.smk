@@ -8,7 +8,7 @@ rule examples:
         maps=example_map_files,
         images=example_image_files,
     output:
-        examples=f"{RESULTS}/examples/{{dataset}}/{{model}}/{{method}}.parquet",
+        examples=EXAMPLES,
     log:
         f"{RESULTS}/logs/examples/{{dataset}}/{{model}}/{{method}}.log",
     benchmark:
@@ -25,7 +25,7 @@ rule examples_table:
     input:
         example_tables(),
     output:
-        examples=f"{RESULTS}/tables/examples.parquet",
+        examples=EXAMPLES_TABLE,
     log:
         f"{RESULTS}/logs/examples_table.log",
     benchmark:
