@@ -88,6 +88,25 @@ def identity_levels():
 IDENTITY_LEVELS = identity_levels()
 
 
+def level_axes():
+    """Per sweep, what figures need besides its identity level: the x-axis label (level name
+    and unit) and whether the identity level reproduces the clean image exactly."""
+    from salsweep.perturbations import PERTURBATIONS
+
+    axes = {}
+    for name in config["perturbations"]:
+        spec = STUDY.perturbation_spec(name)
+        kind = PERTURBATIONS.get(spec["kind"])
+        axes[name] = {
+            "label": kind.level_label_for(spec["params"]),
+            "exact_identity": kind.exact_identity_for(spec["params"]),
+        }
+    return axes
+
+
+LEVEL_AXES = level_axes()
+
+
 # -- params (only what each job depends on, so an edit reruns only its dependents) ----
 def dataset_spec(wildcards):
     return STUDY.dataset_spec(wildcards.dataset)

@@ -26,6 +26,7 @@ rule figure_accuracy:
         "../envs/plotting.yaml"
     params:
         identity_levels=IDENTITY_LEVELS,
+        level_axes=LEVEL_AXES,
         dpi=config["figures"]["dpi"],
     script:
         "../workflow/scripts/figure_accuracy.py"
@@ -52,6 +53,7 @@ rule figure_metrics:
     params:
         panels=metric_panels(),
         identity_levels=IDENTITY_LEVELS,
+        level_axes=LEVEL_AXES,
         dpi=config["figures"]["dpi"],
     script:
         "../workflow/scripts/figure_metrics.py"

@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salsweep import figures
+from salsweep.figures import accuracy, class_grids, drift, grids, method_grids, metrics, style
+from salsweep.figures.panels import Sweep, display_scaled
 from salsweep.io import encode_png
 from salsweep.stages.saliency import expand_targets, target_indices
 
 LEVELS = {"clean": [0.0], "gaussian_blur": [3.0, 7.0]}
+BLUR = Sweep("gaussian_blur", "Gaussian blur ksize (px)", 1.0, exact_identity=True)
 
 
 def _examples(targets: list[str], methods=("sliding_window", "vanilla_gradient")) -> pd.DataFrame:
@@ -115,24 +117,24 @@ def test_summary_round_trips_through_csv(tmp_path):
 def test_metrics_figure_draws_the_summary_lines(tmp_path, monkeypatch):
     """Each (method, metric, target) line is summary.csv's mean, clean at the identity level."""
     calls = []
-    original = figures.plt.Axes.plot
+    original = style.plt.Axes.plot
 
     def record(ax, x, y, *args, **kwargs):
         calls.append((ax, kwargs.get("label"), list(x), list(y)))
         return original(ax, x, y, *args, **kwargs)
 
-    monkeypatch.setattr(figures.plt.Axes, "plot", record)
+    monkeypatch.setattr(style.plt.Axes, "plot", record)
     summary = _summary(tmp_path)
     png, pdf = _written(tmp_path, "lines")
-    figures.metrics_figure(summary, "d", "m", "gaussian_blur", 1.0, png, pdf, 80)
+    metrics.metrics_figure(summary, "d", "m", BLUR, png, pdf, 80)
     drawn = {(ax.get_title(), label): (x, y) for ax, label, x, y in calls}
-    metrics = _metrics()
-    entropy = metrics[
-        (metrics["method"] == "vanilla_gradient")
-        & (metrics["metric"] == "entropy")
-        & (metrics["target"] == "pred")
+    table = _metrics()
+    entropy = table[
+        (table["method"] == "vanilla_gradient")
+        & (table["metric"] == "entropy")
+        & (table["target"] == "pred")
     ]
-    levels, means = drawn[("vanilla_gradient | entropy", "pred")]
+    levels, means = drawn[("entropy\nvanilla_gradient", "pred")]
     assert levels == [1.0, 3.0, 7.0]  # the clean rows (level 0) at the identity level 1.0
     expected = [entropy[entropy["level"] == lv]["value"].mean() for lv in (0.0, 3.0, 7.0)]
     np.testing.assert_allclose(means, expected, rtol=1e-9)
@@ -144,10 +146,10 @@ def test_paper_style_is_seaborns(monkeypatch):
 
     with mpl.rc_context():
         sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.1)
-        theirs = {key: mpl.rcParams[key] for key in figures.PAPER_STYLE}
+        theirs = {key: mpl.rcParams[key] for key in style.PAPER_STYLE}
     with mpl.rc_context():
-        figures.set_style()
-        ours = {key: mpl.rcParams[key] for key in figures.PAPER_STYLE}
+        style.set_style()
+        ours = {key: mpl.rcParams[key] for key in style.PAPER_STYLE}
     for key, value in theirs.items():
         if isinstance(value, float):
             assert ours[key] == pytest.approx(value), key
@@ -171,39 +173,39 @@ def _check(png: str, pdf: str) -> None:
 
 def test_accuracy_metrics_and_drift_figures(tmp_path):
     png, pdf = _written(tmp_path, "acc")
-    figures.accuracy_figure(_predictions(), {"gaussian_blur": 1.0}, png, pdf, 80)
+    accuracy.accuracy_figure(_predictions(), {"gaussian_blur": BLUR}, png, pdf, 80)
     _check(png, pdf)
     png, pdf = _written(tmp_path, "metrics")
-    figures.metrics_figure(_summary(tmp_path), "d", "m", "gaussian_blur", 1.0, png, pdf, 80)
+    metrics.metrics_figure(_summary(tmp_path), "d", "m", BLUR, png, pdf, 80)
     _check(png, pdf)
     png, pdf = _written(tmp_path, "drift")
-    figures.drift_heatmap(_metrics(), png, pdf, 80)
+    drift.drift_heatmap(_metrics(), png, pdf, 80)
     _check(png, pdf)
 
 
 def test_grid_figures(tmp_path):
     examples = _examples(["truth", "pred"])
     png, pdf = _written(tmp_path, "grid")
-    figures.grid_figure(
+    grids.grid_figure(
         examples[examples["method"] == "sliding_window"], _predictions(), png, pdf, 80
     )
     _check(png, pdf)
     png, pdf = _written(tmp_path, "methods")
-    figures.methods_figure(examples, png, pdf, 80)
+    method_grids.methods_figure(examples, png, pdf, 80)
     _check(png, pdf)
 
 
 def test_class_grid_marks_truth_and_prediction(tmp_path):
     examples = _examples(["truth", "pred", "class_0", "class_1", "class_2"])
     png, pdf = _written(tmp_path, "classes")
-    figures.class_grid_figure(examples[examples["method"] == "sliding_window"], png, pdf, 80)
+    class_grids.class_grid_figure(examples[examples["method"] == "sliding_window"], png, pdf, 80)
     _check(png, pdf)
 
 
 def test_figures_rebuild_from_tables_is_deterministic(tmp_path):
     first, second = _written(tmp_path, "a"), _written(tmp_path, "b")
     for png, pdf in (first, second):
-        figures.accuracy_figure(_predictions(), {"gaussian_blur": 1.0}, png, pdf, 80)
+        accuracy.accuracy_figure(_predictions(), {"gaussian_blur": BLUR}, png, pdf, 80)
     assert open(first[0], "rb").read() == open(second[0], "rb").read()
     assert open(first[1], "rb").read() == open(second[1], "rb").read()
 
@@ -211,7 +213,7 @@ def test_figures_rebuild_from_tables_is_deterministic(tmp_path):
 def test_display_scaling_keeps_sign_and_clips():
     sal = np.zeros((10, 10), np.float32)
     sal[0, 0], sal[1, 1:] = -1.0, 0.01
-    shown = figures.display_scaled(sal)
+    shown = display_scaled(sal)
     assert shown.min() == -1.0 and np.all(shown[1, 1:] > 0) and shown.max() <= 1.0
 
 
@@ -229,7 +231,9 @@ def test_an_example_index_past_the_data_gets_a_page_that_says_so(tmp_path):
 
     write_table(_examples(["truth", "pred"]), tmp_path / "examples.parquet")
     png, pdf = _written(tmp_path, "missing")
-    figures.draw_method_grids(str(tmp_path / "examples.parquet"), [("d", "m", 5)], [png], [pdf], 80)
+    method_grids.draw_method_grids(
+        str(tmp_path / "examples.parquet"), [("d", "m", 5)], [png], [pdf], 80
+    )
     _check(png, pdf)
 
 
@@ -239,10 +243,8 @@ def test_an_empty_metrics_table_draws_a_placeholder(tmp_path):
 
     empty = concat_tables([], METRIC_COLUMNS, ["dataset"])
     png, pdf = _written(tmp_path, "empty")
-    figures.metrics_figure(
-        _summary(tmp_path, empty, _predictions()), "d", "m", "gaussian_blur", 1.0, png, pdf, 80
-    )
+    metrics.metrics_figure(_summary(tmp_path, empty, _predictions()), "d", "m", BLUR, png, pdf, 80)
     _check(png, pdf)
     png, pdf = _written(tmp_path, "empty_drift")
-    figures.drift_heatmap(empty, png, pdf, 80)
+    drift.drift_heatmap(empty, png, pdf, 80)
     _check(png, pdf)
