@@ -22,8 +22,8 @@ from salsweep.figures.panels import (
 )
 from salsweep.figures.style import PALETTE, placeholder, save, set_style
 
-# At most NCOLS panels a row, each CELL inches: 4 x 2.75 in + margins is 11.7 in, 2340 px at
-# the default 200 dpi, and a panel's plot area stays about 5.3 cm wide.
+# At most NCOLS panels a row, each CELL inches: 4 x 2.75 in + margins is 11.95 in, 2390 px
+# at the default 200 dpi, and a panel's plot area stays about 5.6 cm wide.
 NCOLS = 4
 CELL = (2.75, 2.2)
 
@@ -76,9 +76,9 @@ def metrics_figure(
         nrows,
         ncols,
         cell=CELL,
-        pad=(0.75, 1.5),
-        margins=(0.6, 0.15, 0.6, 0.9),
-        spacing=(0.3, 0.7),
+        pad=(0.95, 2.15),
+        margins=(0.6, 0.35, 0.7, 1.45),
+        spacing=(0.3, 0.75),
         sharex=True,
     )
     flat = list(axes.flat)
@@ -112,6 +112,7 @@ def metrics_figure(
         lowest = below >= len(flat) or below not in used
         ax.xaxis.set_tick_params(labelbottom=lowest)
         set_level_axis(ax, sweep, table["level"], clean_x, label=lowest)
+        ax.xaxis.label.set_fontsize(9)
     handles, labels = flat[min(used)].get_legend_handles_labels()
     handles, labels = handles[: len(targets)], labels[: len(targets)]
     if clean_x is not None:
@@ -124,7 +125,7 @@ def metrics_figure(
             title="target",
             loc="upper center",
             ncol=len(handles),
-            bbox_to_anchor=(0.5, 1 - 0.38 / height),
+            bbox_to_anchor=(0.5, 1 - 0.4 / height),
             frameon=False,
             fontsize=8.5,
             title_fontsize=8.5,

@@ -3,6 +3,7 @@ clean reference of a sweep, and saliency overlays."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ CLEAN = "clean"
 MAIN_TARGETS = ("truth", "pred")  # per-class targets (targets: all) have their own figure
 CLEAN_MARKER = "D"
 DISPLAY_PERCENTILE = 99.5
+LABEL_WIDTH = 30  # characters a level-axis label line holds under a ~5 cm panel
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,17 @@ def set_level_axis(ax, sweep: Sweep, levels, clean_x: float | None, label: bool)
     elif sweep.clean_on_line:
         ax.axvline(sweep.identity_level, color="grey", linestyle="--", linewidth=0.8)
     if label:
-        ax.set_xlabel(sweep.label)
+        ax.set_xlabel(wrapped_label(sweep.label))
+
+
+def wrapped_label(label: str) -> str:
+    """An axis label that fits under one panel: a long one puts its unit, "(...)", on a
+    second line, and wraps at spaces only if still too long."""
+    if len(label) <= LABEL_WIDTH:
+        return label
+    name, paren, unit = label.partition(" (")
+    lines = [name] + ([f"({unit}"] if paren else [])
+    return "\n".join(textwrap.fill(line, LABEL_WIDTH) for line in lines)
 
 
 def fixed_grid(
