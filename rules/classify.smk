@@ -2,7 +2,7 @@ rule classify:
     input:
         unpack(classify_inputs),
     output:
-        predictions=f"{RESULTS}/predictions/{{dataset}}/{{model}}/{{perturbation}}/{{level}}/shard-{{shard}}.parquet",
+        predictions=PREDICTIONS,
     log:
         f"{RESULTS}/logs/classify/{{dataset}}/{{model}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
     benchmark:

@@ -33,7 +33,6 @@ except ConfigError as error:
 
 RESULTS = "results"
 RUN_START_FILE = f"{RESULTS}/.run_started"
-SCRIPTS = os.path.join(workflow.basedir, "workflow", "scripts")
 
 
 wildcard_constraints:
@@ -89,6 +88,25 @@ def identity_levels():
 IDENTITY_LEVELS = identity_levels()
 
 
+def level_axes():
+    """Per sweep, what figures need besides its identity level: the x-axis label (level name
+    and unit) and whether the identity level reproduces the clean image exactly."""
+    from salsweep.perturbations import PERTURBATIONS
+
+    axes = {}
+    for name in config["perturbations"]:
+        spec = STUDY.perturbation_spec(name)
+        kind = PERTURBATIONS.get(spec["kind"])
+        axes[name] = {
+            "label": kind.level_label_for(spec["params"]),
+            "exact_identity": kind.exact_identity_for(spec["params"]),
+        }
+    return axes
+
+
+LEVEL_AXES = level_axes()
+
+
 # -- params (only what each job depends on, so an edit reruns only its dependents) ----
 def dataset_spec(wildcards):
     return STUDY.dataset_spec(wildcards.dataset)
@@ -125,103 +143,89 @@ def drift_reference(wildcards):
     return wildcards.perturbation != CLEAN
 
 
-# -- paths ------------------------------------------------------------------------------
-def dataset_path(dataset, what="eval.parquet"):
-    return f"{RESULTS}/datasets/{dataset}/{what}"
+# -- result paths: each pattern written once, for the rules' output: and the input functions.
+# A pattern keeps Snakemake's {wildcards}; fill() sets some or all of them.
+SPLIT_TABLE = f"{RESULTS}/datasets/{{dataset}}/{{split}}.parquet"
+SPLIT_REJECTS = f"{RESULTS}/datasets/{{dataset}}/{{split}}_rejects.parquet"
+CLASSES = f"{RESULTS}/datasets/{{dataset}}/classes.json"
+CONDITION = "{perturbation}/{level}/shard-{shard}"
+PERTURBED = f"{RESULTS}/perturbed/{{dataset}}/{CONDITION}.parquet"
+WEIGHTS = f"{RESULTS}/models/{{model}}/model.safetensors"
+TRAIN_METRICS = f"{RESULTS}/models/{{model}}/train_metrics.json"
+MASKER = f"{RESULTS}/maskers/{{dataset}}/{{model}}/masker.safetensors"
+MASKER_METRICS = f"{RESULTS}/maskers/{{dataset}}/{{model}}/metrics.json"
+PREDICTIONS = f"{RESULTS}/predictions/{{dataset}}/{{model}}/{CONDITION}.parquet"
+MAPS = f"{RESULTS}/saliency/{{dataset}}/{{model}}/{{method}}/{CONDITION}.safetensors"
+MAP_METRICS = f"{RESULTS}/metrics/{{dataset}}/{{model}}/{{method}}/{CONDITION}.parquet"
+MODEL_METRICS = (
+    f"{RESULTS}/model_metrics/{{dataset}}/{{model}}/{{method}}/{CONDITION}.parquet"
+)
+EXAMPLES = f"{RESULTS}/examples/{{dataset}}/{{model}}/{{method}}.parquet"
+PREDICTIONS_TABLE = f"{RESULTS}/tables/predictions.parquet"
+METRICS_TABLE = f"{RESULTS}/tables/metrics.parquet"
+SUMMARY_TABLE = f"{RESULTS}/tables/summary.csv"
+REJECTS_TABLE = f"{RESULTS}/tables/rejects.parquet"
+EXAMPLES_TABLE = f"{RESULTS}/tables/examples.parquet"
+ACCURACY_FIGURE = f"{RESULTS}/figures/accuracy.{{ext}}"
+DRIFT_FIGURE = f"{RESULTS}/figures/drift_heatmap.{{ext}}"
+METRICS_FIGURE = (
+    f"{RESULTS}/figures/metrics_{{dataset}}_{{model}}_{{perturbation}}.{{ext}}"
+)
+GRID_FIGURE = (
+    f"{RESULTS}/figures/grids/{{dataset}}_{{model}}_{{method}}_{{index}}.{{ext}}"
+)
+METHOD_GRID_FIGURE = (
+    f"{RESULTS}/figures/methods/{{dataset}}_{{model}}_{{index}}.{{ext}}"
+)
+CLASS_GRID_FIGURE = (
+    f"{RESULTS}/figures/classes/{{dataset}}_{{model}}_{{method}}_{{index}}.{{ext}}"
+)
+MANIFEST = f"{RESULTS}/manifest.json"
 
 
-def shard_file(*parts, ext):
-    *folders, shard = parts
-    return os.path.join(RESULTS, *folders, f"shard-{shard}.{ext}")
+class _KeepWildcards(dict):
+    def __missing__(self, name):
+        return f"{{{name}}}"
 
 
-def perturbed_path(dataset, perturbation, level, shard):
-    return shard_file("perturbed", dataset, perturbation, level, shard, ext="parquet")
-
-
-def predictions_path(dataset, model, perturbation, level, shard):
-    return shard_file(
-        "predictions", dataset, model, perturbation, level, shard, ext="parquet"
-    )
-
-
-def maps_path(dataset, model, method, perturbation, level, shard):
-    return shard_file(
-        "saliency",
-        dataset,
-        model,
-        method,
-        perturbation,
-        level,
-        shard,
-        ext="safetensors",
-    )
-
-
-def metrics_path(dataset, model, method, perturbation, level, shard):
-    return shard_file(
-        "metrics", dataset, model, method, perturbation, level, shard, ext="parquet"
-    )
-
-
-def model_metrics_path(dataset, model, method, perturbation, level, shard):
-    return shard_file(
-        "model_metrics",
-        dataset,
-        model,
-        method,
-        perturbation,
-        level,
-        shard,
-        ext="parquet",
-    )
-
-
-def weights_path(model):
-    return f"{RESULTS}/models/{model}/model.safetensors"
+def fill(pattern, **values):
+    """``pattern`` with ``values`` filled in; wildcards not given stay for Snakemake."""
+    return pattern.format_map(_KeepWildcards(values))
 
 
 # -- input functions --------------------------------------------------------------------
 def train_inputs(wildcards):
     dataset = STUDY.train_dataset(wildcards.model)
     return {
-        "train": dataset_path(dataset, "train.parquet"),
-        "test": dataset_path(dataset, "eval.parquet"),
-        "classes": dataset_path(dataset, "classes.json"),
+        "train": fill(SPLIT_TABLE, dataset=dataset, split="train"),
+        "test": fill(SPLIT_TABLE, dataset=dataset, split="eval"),
+        "classes": fill(CLASSES, dataset=dataset),
     }
 
 
 def model_inputs(wildcards):
-    inputs = {"classes": dataset_path(wildcards.dataset, "classes.json")}
+    inputs = {"classes": fill(CLASSES, **wildcards)}
     if config["models"][wildcards.model]["source"] == "train":
-        inputs["weights"] = weights_path(wildcards.model)
+        inputs["weights"] = fill(WEIGHTS, **wildcards)
     return inputs
 
 
 def classify_inputs(wildcards):
-    w = wildcards
-    inputs = model_inputs(w)
-    inputs["images"] = perturbed_path(w.dataset, w.perturbation, w.level, w.shard)
+    inputs = model_inputs(wildcards)
+    inputs["images"] = fill(PERTURBED, **wildcards)
     return inputs
 
 
 def saliency_inputs(wildcards):
-    w = wildcards
-    inputs = classify_inputs(w)
-    inputs["predictions"] = predictions_path(
-        w.dataset, w.model, w.perturbation, w.level, w.shard
-    )
-    if w.method == REALTIME_MASK:
-        inputs["masker"] = masker_file(w.dataset, w.model)
+    inputs = classify_inputs(wildcards)
+    inputs["predictions"] = fill(PREDICTIONS, **wildcards)
+    if wildcards.method == REALTIME_MASK:
+        inputs["masker"] = fill(MASKER, **wildcards)
     return inputs
 
 
 # -- realtime_mask: its masking model is trained once per (dataset, model) ----------------
 REALTIME_MASK = "realtime_mask"
-
-
-def masker_file(dataset, model):
-    return f"{RESULTS}/maskers/{dataset}/{model}/masker.safetensors"
 
 
 def masker_params(wildcards):
@@ -243,90 +247,75 @@ def masker_split(wildcards):
 
 def masker_inputs(wildcards):
     inputs = model_inputs(wildcards)
-    inputs["images"] = dataset_path(
-        wildcards.dataset, f"{masker_split(wildcards)}.parquet"
-    )
+    inputs["images"] = fill(SPLIT_TABLE, **wildcards, split=masker_split(wildcards))
     return inputs
 
 
 def metric_inputs(wildcards):
-    w = wildcards
     inputs = {
-        "maps": maps_path(
-            w.dataset, w.model, w.method, w.perturbation, w.level, w.shard
-        ),
-        "images": perturbed_path(w.dataset, w.perturbation, w.level, w.shard),
+        "maps": fill(MAPS, **wildcards),
+        "images": fill(PERTURBED, **wildcards),
     }
-    if w.perturbation != CLEAN:
-        inputs["reference"] = maps_path(
-            w.dataset, w.model, w.method, CLEAN, CLEAN_LEVEL, w.shard
-        )
+    if wildcards.perturbation != CLEAN:
+        clean = dict(wildcards.items(), perturbation=CLEAN, level=CLEAN_LEVEL)
+        inputs["reference"] = fill(MAPS, **clean)
     return inputs
 
 
 def model_metric_inputs(wildcards):
-    w = wildcards
-    inputs = classify_inputs(w)
-    inputs["maps"] = maps_path(
-        w.dataset, w.model, w.method, w.perturbation, w.level, w.shard
-    )
+    inputs = classify_inputs(wildcards)
+    inputs["maps"] = fill(MAPS, **wildcards)
     return inputs
 
 
-def all_prediction_files():
+def condition_files(pattern, pairs, methods=(None,)):
+    """``pattern`` for every (dataset, model) in ``pairs``, method, condition and shard."""
     return [
-        predictions_path(dataset, model, c.perturbation, c.level, shard)
-        for dataset, model in STUDY.pairs()
+        fill(
+            pattern,
+            dataset=dataset,
+            model=model,
+            method=method,
+            perturbation=c.perturbation,
+            level=c.level,
+            shard=shard,
+        )
+        for dataset, model in pairs
+        for method in methods
         for c in STUDY.conditions(dataset)
         for shard in STUDY.shards(dataset)
     ]
+
+
+def all_prediction_files():
+    return condition_files(PREDICTIONS, STUDY.pairs())
 
 
 def all_metric_files():
     """Map-metric shards; none (no jobs) when the study lists only model metrics."""
     if not STUDY.metric_specs():
         return []
-    return [
-        metrics_path(dataset, model, method, c.perturbation, c.level, shard)
-        for dataset, model in STUDY.pairs()
-        for method in STUDY.methods
-        for c in STUDY.conditions(dataset)
-        for shard in STUDY.shards(dataset)
-    ]
+    return condition_files(MAP_METRICS, STUDY.pairs(), STUDY.methods)
 
 
 def all_model_metric_files():
     """Model-metric shards; none (no jobs) unless the study lists a model metric."""
     if not STUDY.model_metric_specs():
         return []
-    return [
-        model_metrics_path(dataset, model, method, c.perturbation, c.level, shard)
-        for dataset, model in STUDY.pairs()
-        for method in STUDY.methods
-        for c in STUDY.conditions(dataset)
-        for shard in STUDY.shards(dataset)
-    ]
+    return condition_files(MODEL_METRICS, STUDY.pairs(), STUDY.methods)
 
 
 def all_rejects_files():
-    return [dataset_path(dataset, "eval_rejects.parquet") for dataset in STUDY.datasets]
+    return [fill(SPLIT_REJECTS, dataset=d, split="eval") for d in STUDY.datasets]
 
 
 def example_map_files(wildcards):
-    w = wildcards
-    return [
-        maps_path(w.dataset, w.model, w.method, c.perturbation, c.level, shard)
-        for c in STUDY.conditions(w.dataset)
-        for shard in STUDY.shards(w.dataset)
-    ]
+    pair = [(wildcards.dataset, wildcards.model)]
+    return condition_files(MAPS, pair, [wildcards.method])
 
 
 def example_image_files(wildcards):
-    return [
-        perturbed_path(wildcards.dataset, c.perturbation, c.level, shard)
-        for c in STUDY.conditions(wildcards.dataset)
-        for shard in STUDY.shards(wildcards.dataset)
-    ]
+    return condition_files(PERTURBED, [(wildcards.dataset, None)])
 
 
 def example_conditions(wildcards):
@@ -340,12 +329,13 @@ def example_conditions(wildcards):
 
 def example_tables():
     return [
-        f"{RESULTS}/examples/{dataset}/{model}/{method}.parquet"
+        fill(EXAMPLES, dataset=dataset, model=model, method=method)
         for dataset, model in STUDY.pairs()
         for method in STUDY.methods
     ]
 
 
+# -- figures: the keys each figure job draws, and its files in the same order -------------
 def grid_keys():
     return [
         (dataset, model, method, index)
@@ -357,8 +347,8 @@ def grid_keys():
 
 def grid_figures(ext):
     return [
-        f"{RESULTS}/figures/grids/{dataset}_{model}_{method}_{index}.{ext}"
-        for dataset, model, method, index in grid_keys()
+        fill(GRID_FIGURE, dataset=d, model=m, method=method, index=i, ext=ext)
+        for d, m, method, i in grid_keys()
     ]
 
 
@@ -372,8 +362,8 @@ def metric_panels():
 
 def metric_figures(ext):
     return [
-        f"{RESULTS}/figures/metrics_{dataset}_{model}_{perturbation}.{ext}"
-        for dataset, model, perturbation in metric_panels()
+        fill(METRICS_FIGURE, dataset=d, model=m, perturbation=p, ext=ext)
+        for d, m, p in metric_panels()
     ]
 
 
@@ -387,17 +377,22 @@ def method_grid_keys():
 
 def method_grid_figures(ext):
     return [
-        f"{RESULTS}/figures/methods/{dataset}_{model}_{index}.{ext}"
-        for dataset, model, index in method_grid_keys()
+        fill(METHOD_GRID_FIGURE, dataset=d, model=m, index=i, ext=ext)
+        for d, m, i in method_grid_keys()
     ]
 
 
-def class_grid_figures(ext):
+def class_grid_keys():
+    """Per-class grids exist only when the study maps every class (saliency.targets: all)."""
     if "all" not in config["saliency"]["targets"]:
         return []
+    return grid_keys()
+
+
+def class_grid_figures(ext):
     return [
-        f"{RESULTS}/figures/classes/{dataset}_{model}_{method}_{index}.{ext}"
-        for dataset, model, method, index in grid_keys()
+        fill(CLASS_GRID_FIGURE, dataset=d, model=m, method=method, index=i, ext=ext)
+        for d, m, method, i in class_grid_keys()
     ]
 
 
@@ -405,8 +400,8 @@ def figure_targets():
     targets = []
     for ext in ("png", "pdf"):
         targets.extend(class_grid_figures(ext))
-        targets.append(f"{RESULTS}/figures/accuracy.{ext}")
-        targets.append(f"{RESULTS}/figures/drift_heatmap.{ext}")
+        targets.append(fill(ACCURACY_FIGURE, ext=ext))
+        targets.append(fill(DRIFT_FIGURE, ext=ext))
         targets.extend(method_grid_figures(ext))
         targets.extend(metric_figures(ext))
         targets.extend(grid_figures(ext))
@@ -415,19 +410,16 @@ def figure_targets():
 
 def table_targets():
     return [
-        f"{RESULTS}/tables/{name}"
-        for name in (
-            "predictions.parquet",
-            "metrics.parquet",
-            "summary.csv",
-            "rejects.parquet",
-            "examples.parquet",
-        )
+        PREDICTIONS_TABLE,
+        METRICS_TABLE,
+        SUMMARY_TABLE,
+        REJECTS_TABLE,
+        EXAMPLES_TABLE,
     ]
 
 
 def all_targets():
-    return table_targets() + figure_targets() + [f"{RESULTS}/manifest.json"]
+    return table_targets() + figure_targets() + [MANIFEST]
 
 
 def record_run_start():

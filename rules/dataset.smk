@@ -8,9 +8,9 @@ rule dataset:
     input:
         files=dataset_files,
     output:
-        table=f"{RESULTS}/datasets/{{dataset}}/eval.parquet",
-        classes=f"{RESULTS}/datasets/{{dataset}}/classes.json",
-        rejects=f"{RESULTS}/datasets/{{dataset}}/eval_rejects.parquet",
+        table=fill(SPLIT_TABLE, split="eval"),
+        classes=CLASSES,
+        rejects=fill(SPLIT_REJECTS, split="eval"),
     log:
         f"{RESULTS}/logs/dataset/{{dataset}}.log",
     benchmark:
@@ -29,8 +29,8 @@ rule dataset_train_split:
     input:
         files=dataset_files,
     output:
-        table=f"{RESULTS}/datasets/{{dataset}}/train.parquet",
-        rejects=f"{RESULTS}/datasets/{{dataset}}/train_rejects.parquet",
+        table=fill(SPLIT_TABLE, split="train"),
+        rejects=fill(SPLIT_REJECTS, split="train"),
     log:
         f"{RESULTS}/logs/dataset_train_split/{{dataset}}.log",
     benchmark:

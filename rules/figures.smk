@@ -10,14 +10,14 @@ localrules:
 
 rule figure_accuracy:
     input:
-        predictions=f"{RESULTS}/tables/predictions.parquet",
+        predictions=PREDICTIONS_TABLE,
     output:
         png=report(
-            f"{RESULTS}/figures/accuracy.png",
+            fill(ACCURACY_FIGURE, ext="png"),
             caption="../workflow/report/accuracy.rst",
             category="Accuracy",
         ),
-        pdf=f"{RESULTS}/figures/accuracy.pdf",
+        pdf=fill(ACCURACY_FIGURE, ext="pdf"),
     log:
         f"{RESULTS}/logs/figure_accuracy.log",
     benchmark:
@@ -26,6 +26,7 @@ rule figure_accuracy:
         "../envs/plotting.yaml"
     params:
         identity_levels=IDENTITY_LEVELS,
+        level_axes=LEVEL_AXES,
         dpi=config["figures"]["dpi"],
     script:
         "../workflow/scripts/figure_accuracy.py"
@@ -33,7 +34,7 @@ rule figure_accuracy:
 
 rule figure_metrics:
     input:
-        summary=f"{RESULTS}/tables/summary.csv",
+        summary=SUMMARY_TABLE,
     output:
         png=report(
             metric_figures("png"),
@@ -52,6 +53,7 @@ rule figure_metrics:
     params:
         panels=metric_panels(),
         identity_levels=IDENTITY_LEVELS,
+        level_axes=LEVEL_AXES,
         dpi=config["figures"]["dpi"],
     script:
         "../workflow/scripts/figure_metrics.py"
@@ -59,8 +61,8 @@ rule figure_metrics:
 
 rule figure_grids:
     input:
-        examples=f"{RESULTS}/tables/examples.parquet",
-        predictions=f"{RESULTS}/tables/predictions.parquet",
+        examples=EXAMPLES_TABLE,
+        predictions=PREDICTIONS_TABLE,
     output:
         png=report(
             grid_figures("png"),
@@ -85,14 +87,14 @@ rule figure_grids:
 
 rule figure_drift:
     input:
-        metrics=f"{RESULTS}/tables/metrics.parquet",
+        metrics=METRICS_TABLE,
     output:
         png=report(
-            f"{RESULTS}/figures/drift_heatmap.png",
+            fill(DRIFT_FIGURE, ext="png"),
             caption="../workflow/report/drift.rst",
             category="Drift",
         ),
-        pdf=f"{RESULTS}/figures/drift_heatmap.pdf",
+        pdf=fill(DRIFT_FIGURE, ext="pdf"),
     log:
         f"{RESULTS}/logs/figure_drift.log",
     benchmark:
@@ -107,7 +109,7 @@ rule figure_drift:
 
 rule figure_method_grids:
     input:
-        examples=f"{RESULTS}/tables/examples.parquet",
+        examples=EXAMPLES_TABLE,
     output:
         png=report(
             method_grid_figures("png"),
@@ -130,7 +132,7 @@ rule figure_method_grids:
 
 rule figure_class_grids:
     input:
-        examples=f"{RESULTS}/tables/examples.parquet",
+        examples=EXAMPLES_TABLE,
     output:
         png=report(
             class_grid_figures("png"),
@@ -145,7 +147,7 @@ rule figure_class_grids:
     conda:
         "../envs/plotting.yaml"
     params:
-        grids=grid_keys(),
+        grids=class_grid_keys(),
         dpi=config["figures"]["dpi"],
     script:
         "../workflow/scripts/figure_class_grids.py"

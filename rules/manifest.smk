@@ -8,7 +8,7 @@ rule manifest:
         figure_targets(),
     output:
         manifest=report(
-            f"{RESULTS}/manifest.json",
+            MANIFEST,
             caption="../workflow/report/manifest.rst",
             category="Provenance",
         ),

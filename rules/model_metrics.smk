@@ -4,7 +4,7 @@ rule model_metrics:
     input:
         unpack(model_metric_inputs),
     output:
-        metrics=f"{RESULTS}/model_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.parquet",
+        metrics=MODEL_METRICS,
     log:
         f"{RESULTS}/logs/model_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
     benchmark:

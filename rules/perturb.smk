@@ -1,8 +1,8 @@
 rule perturb:
     input:
-        table=f"{RESULTS}/datasets/{{dataset}}/eval.parquet",
+        table=fill(SPLIT_TABLE, split="eval"),
     output:
-        images=f"{RESULTS}/perturbed/{{dataset}}/{{perturbation}}/{{level}}/shard-{{shard}}.parquet",
+        images=PERTURBED,
     log:
         f"{RESULTS}/logs/perturb/{{dataset}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
     benchmark:

@@ -2,7 +2,7 @@ rule saliency:
     input:
         unpack(saliency_inputs),
     output:
-        maps=f"{RESULTS}/saliency/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.safetensors",
+        maps=MAPS,
     log:
         f"{RESULTS}/logs/saliency/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
     benchmark:

@@ -2,8 +2,8 @@ rule train:
     input:
         unpack(train_inputs),
     output:
-        weights=f"{RESULTS}/models/{{model}}/model.safetensors",
-        metrics=f"{RESULTS}/models/{{model}}/train_metrics.json",
+        weights=WEIGHTS,
+        metrics=TRAIN_METRICS,
     log:
         f"{RESULTS}/logs/train/{{model}}.log",
     benchmark:

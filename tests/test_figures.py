@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from conftest import REPO
 
-from salsweep import figures
+from salsweep.figures import accuracy, class_grids, drift, grids, method_grids, metrics, style
+from salsweep.figures.panels import Sweep, display_scaled, sweeps_from
 from salsweep.io import encode_png
 from salsweep.stages.saliency import expand_targets, target_indices
 
 LEVELS = {"clean": [0.0], "gaussian_blur": [3.0, 7.0]}
+BLUR = Sweep("gaussian_blur", "Gaussian blur ksize (px)", 1.0, exact_identity=True)
 
 
 def _examples(targets: list[str], methods=("sliding_window", "vanilla_gradient")) -> pd.DataFrame:
@@ -116,24 +124,24 @@ def test_summary_round_trips_through_csv(tmp_path):
 def test_metrics_figure_draws_the_summary_lines(tmp_path, monkeypatch):
     """Each (method, metric, target) line is summary.csv's mean, clean at the identity level."""
     calls = []
-    original = figures.plt.Axes.plot
+    original = style.plt.Axes.plot
 
     def record(ax, x, y, *args, **kwargs):
         calls.append((ax, kwargs.get("label"), list(x), list(y)))
         return original(ax, x, y, *args, **kwargs)
 
-    monkeypatch.setattr(figures.plt.Axes, "plot", record)
+    monkeypatch.setattr(style.plt.Axes, "plot", record)
     summary = _summary(tmp_path)
     png, pdf = _written(tmp_path, "lines")
-    figures.metrics_figure(summary, "d", "m", "gaussian_blur", 1.0, png, pdf, 80)
+    metrics.metrics_figure(summary, "d", "m", BLUR, png, pdf, 80)
     drawn = {(ax.get_title(), label): (x, y) for ax, label, x, y in calls}
-    metrics = _metrics()
-    entropy = metrics[
-        (metrics["method"] == "vanilla_gradient")
-        & (metrics["metric"] == "entropy")
-        & (metrics["target"] == "pred")
+    table = _metrics()
+    entropy = table[
+        (table["method"] == "vanilla_gradient")
+        & (table["metric"] == "entropy")
+        & (table["target"] == "pred")
     ]
-    levels, means = drawn[("vanilla_gradient | entropy", "pred")]
+    levels, means = drawn[("entropy\nvanilla_gradient", "pred")]
     assert levels == [1.0, 3.0, 7.0]  # the clean rows (level 0) at the identity level 1.0
     expected = [entropy[entropy["level"] == lv]["value"].mean() for lv in (0.0, 3.0, 7.0)]
     np.testing.assert_allclose(means, expected, rtol=1e-9)
@@ -145,10 +153,10 @@ def test_paper_style_is_seaborns(monkeypatch):
 
     with mpl.rc_context():
         sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.1)
-        theirs = {key: mpl.rcParams[key] for key in figures.PAPER_STYLE}
+        theirs = {key: mpl.rcParams[key] for key in style.PAPER_STYLE}
     with mpl.rc_context():
-        figures.set_style()
-        ours = {key: mpl.rcParams[key] for key in figures.PAPER_STYLE}
+        style.set_style()
+        ours = {key: mpl.rcParams[key] for key in style.PAPER_STYLE}
     for key, value in theirs.items():
         if isinstance(value, float):
             assert ours[key] == pytest.approx(value), key
@@ -172,39 +180,39 @@ def _check(png: str, pdf: str) -> None:
 
 def test_accuracy_metrics_and_drift_figures(tmp_path):
     png, pdf = _written(tmp_path, "acc")
-    figures.accuracy_figure(_predictions(), {"gaussian_blur": 1.0}, png, pdf, 80)
+    accuracy.accuracy_figure(_predictions(), {"gaussian_blur": BLUR}, png, pdf, 80)
     _check(png, pdf)
     png, pdf = _written(tmp_path, "metrics")
-    figures.metrics_figure(_summary(tmp_path), "d", "m", "gaussian_blur", 1.0, png, pdf, 80)
+    metrics.metrics_figure(_summary(tmp_path), "d", "m", BLUR, png, pdf, 80)
     _check(png, pdf)
     png, pdf = _written(tmp_path, "drift")
-    figures.drift_heatmap(_metrics(), png, pdf, 80)
+    drift.drift_heatmap(_metrics(), png, pdf, 80)
     _check(png, pdf)
 
 
 def test_grid_figures(tmp_path):
     examples = _examples(["truth", "pred"])
     png, pdf = _written(tmp_path, "grid")
-    figures.grid_figure(
+    grids.grid_figure(
         examples[examples["method"] == "sliding_window"], _predictions(), png, pdf, 80
     )
     _check(png, pdf)
     png, pdf = _written(tmp_path, "methods")
-    figures.methods_figure(examples, png, pdf, 80)
+    method_grids.methods_figure(examples, png, pdf, 80)
     _check(png, pdf)
 
 
 def test_class_grid_marks_truth_and_prediction(tmp_path):
     examples = _examples(["truth", "pred", "class_0", "class_1", "class_2"])
     png, pdf = _written(tmp_path, "classes")
-    figures.class_grid_figure(examples[examples["method"] == "sliding_window"], png, pdf, 80)
+    class_grids.class_grid_figure(examples[examples["method"] == "sliding_window"], png, pdf, 80)
     _check(png, pdf)
 
 
 def test_figures_rebuild_from_tables_is_deterministic(tmp_path):
     first, second = _written(tmp_path, "a"), _written(tmp_path, "b")
     for png, pdf in (first, second):
-        figures.accuracy_figure(_predictions(), {"gaussian_blur": 1.0}, png, pdf, 80)
+        accuracy.accuracy_figure(_predictions(), {"gaussian_blur": BLUR}, png, pdf, 80)
     assert open(first[0], "rb").read() == open(second[0], "rb").read()
     assert open(first[1], "rb").read() == open(second[1], "rb").read()
 
@@ -212,7 +220,7 @@ def test_figures_rebuild_from_tables_is_deterministic(tmp_path):
 def test_display_scaling_keeps_sign_and_clips():
     sal = np.zeros((10, 10), np.float32)
     sal[0, 0], sal[1, 1:] = -1.0, 0.01
-    shown = figures.display_scaled(sal)
+    shown = display_scaled(sal)
     assert shown.min() == -1.0 and np.all(shown[1, 1:] > 0) and shown.max() <= 1.0
 
 
@@ -230,7 +238,9 @@ def test_an_example_index_past_the_data_gets_a_page_that_says_so(tmp_path):
 
     write_table(_examples(["truth", "pred"]), tmp_path / "examples.parquet")
     png, pdf = _written(tmp_path, "missing")
-    figures.draw_method_grids(str(tmp_path / "examples.parquet"), [("d", "m", 5)], [png], [pdf], 80)
+    method_grids.draw_method_grids(
+        str(tmp_path / "examples.parquet"), [("d", "m", 5)], [png], [pdf], 80
+    )
     _check(png, pdf)
 
 
@@ -240,10 +250,262 @@ def test_an_empty_metrics_table_draws_a_placeholder(tmp_path):
 
     empty = concat_tables([], METRIC_COLUMNS, ["dataset"])
     png, pdf = _written(tmp_path, "empty")
-    figures.metrics_figure(
-        _summary(tmp_path, empty, _predictions()), "d", "m", "gaussian_blur", 1.0, png, pdf, 80
-    )
+    metrics.metrics_figure(_summary(tmp_path, empty, _predictions()), "d", "m", BLUR, png, pdf, 80)
     _check(png, pdf)
     png, pdf = _written(tmp_path, "empty_drift")
-    figures.drift_heatmap(empty, png, pdf, 80)
+    drift.drift_heatmap(empty, png, pdf, 80)
     _check(png, pdf)
+
+
+# -- figures a reader can read, drawn from tables shaped like the default study's ----------
+MAX_WIDTH_PX = 2400
+MIN_PANEL_CM = 5.0
+DEFAULT = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+DEFAULT_DPI = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())[
+    "properties"
+]["figures"]["properties"]["dpi"]["default"]
+PAIRS = [("photos", "lite0"), ("digits", "cnn")]
+DRIFT_METRICS = ("ssd", "xcorr", "topk_iou")  # compare with the clean map: none for clean
+
+
+def _sweeps(perturbations: dict) -> dict[str, Sweep]:
+    """The sweeps as rules/common.smk hands them to the figure rules."""
+    from salsweep.perturbations import PERTURBATIONS
+
+    identity, axes = {}, {}
+    for name, spec in perturbations.items():
+        kind = PERTURBATIONS.get(spec.get("kind", name))
+        params = spec.get("params", {})
+        identity[name] = kind.identity_level
+        axes[name] = {
+            "label": kind.level_label_for(params),
+            "exact_identity": kind.exact_identity_for(params),
+        }
+    return sweeps_from(identity, axes)
+
+
+def _conditions(perturbations: dict) -> list[tuple[str, float]]:
+    return [("clean", 0.0)] + [
+        (name, float(level)) for name, spec in perturbations.items() for level in spec["levels"]
+    ]
+
+
+def _default_tables(perturbations: dict, n_images: int = 6):
+    """predictions, metrics and examples tables with the default study's shape."""
+    from salsweep.metrics import metric_label
+
+    labels = [
+        metric_label(m["name"], {k: v for k, v in m.items() if k != "name"})
+        if isinstance(m, dict)
+        else metric_label(m)
+        for m in DEFAULT["metrics"]
+    ]
+    methods = sorted(DEFAULT["saliency"]["methods"])
+    targets = DEFAULT["saliency"]["targets"]
+    rng = np.random.default_rng(3)
+    image = encode_png(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8))
+    predictions, metric_rows, examples = [], [], []
+    for (dataset, model), (perturbation, level) in itertools.product(
+        PAIRS, _conditions(perturbations)
+    ):
+        for i in range(n_images):
+            correct = bool(rng.random() < 0.8)
+            predictions.append(
+                dict(dataset=dataset, model=model, perturbation=perturbation, level=level,
+                     image_id=f"{dataset}-{i}", label=0, pred=0 if correct else 1,
+                     prob_label=0.7, prob_pred=0.8, correct=correct)
+            )  # fmt: skip
+        for method, target, label in itertools.product(methods, targets, labels):
+            if perturbation == "clean" and label.split("@")[0] in DRIFT_METRICS:
+                continue
+            for i in range(n_images):
+                metric_rows.append(
+                    dict(dataset=dataset, model=model, perturbation=perturbation, level=level,
+                         method=method, target=target, image_id=f"{dataset}-{i}",
+                         metric=label, value=rng.uniform(0, 1))
+                )  # fmt: skip
+        for method, target, i in itertools.product(methods, targets, range(2)):
+            sal = rng.uniform(-1, 1, (16, 16)).astype(np.float16)
+            examples.append(
+                dict(dataset=dataset, model=model, method=method, perturbation=perturbation,
+                     level=level, image_id=f"{dataset}-{i}", target=target, class_index=0,
+                     class_name="a class name", signed=True, image=image, map=sal.tobytes(),
+                     height=16, width=16)
+            )  # fmt: skip
+    return pd.DataFrame(predictions), pd.DataFrame(metric_rows), pd.DataFrame(examples)
+
+
+def _text_past_canvas(fig) -> list[str]:
+    """Every drawn text artist whose extent leaves the figure (1 px of slack). Tick labels
+    are checked through their axes' tight bbox: an axis keeps spare tick objects it does
+    not draw."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    canvas = fig.bbox
+
+    def past(box) -> bool:
+        return (
+            box.x0 < canvas.x0 - 1
+            or box.y0 < canvas.y0 - 1
+            or box.x1 > canvas.x1 + 1
+            or box.y1 > canvas.y1 + 1
+        )
+
+    ticks = set()
+    outside = []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                ticks.update((tick.label1, tick.label2))
+        if past(ax.get_tightbbox(renderer)):
+            outside.append(f"axes {ax.get_title()!r} with its tick labels")
+    for text in fig.findobj(matplotlib.text.Text):
+        if text in ticks or not text.get_visible() or not text.get_text().strip():
+            continue
+        if text.axes is not None and not text.axes.get_visible():
+            continue
+        if past(text.get_window_extent(renderer)):
+            outside.append(repr(text.get_text()))
+    return outside
+
+
+@pytest.fixture(scope="module")
+def default_figures(tmp_path_factory):
+    """Every figure kind of the default study drawn at the default dpi: for each, its PNG
+    path, pixel size, texts past the canvas and narrowest panel (cm)."""
+    from PIL import Image
+
+    from salsweep.io import write_table
+    from salsweep.stages.aggregate import summarize, write_summary
+
+    folder = tmp_path_factory.mktemp("default_figures")
+    perturbations = DEFAULT["perturbations"]
+    predictions, metric_table, examples = _default_tables(perturbations)
+    for name, table in (("predictions", predictions), ("metrics", metric_table)):
+        write_table(table, folder / f"{name}.parquet")
+    write_table(examples, folder / "examples.parquet")
+    write_summary(summarize(predictions, metric_table), str(folder / "summary.csv"))
+    sweeps = _sweeps(perturbations)
+    identity = {name: sweep.identity_level for name, sweep in sweeps.items()}
+    level_axes = {
+        name: {"label": s.label, "exact_identity": s.exact_identity} for name, s in sweeps.items()
+    }
+    drawn = {}
+
+    def checked(module):
+        real = module.save
+
+        def save(fig, png, pdf, dpi):
+            fig.set_dpi(dpi)
+            axes = [ax for ax in fig.axes if ax.get_visible() and ax.has_data()]
+            narrowest = min(
+                (ax.get_position().width * fig.get_figwidth() * 2.54 for ax in axes),
+                default=float("inf"),
+            )
+            outside = _text_past_canvas(fig)
+            real(fig, png, pdf, dpi)
+            drawn[Path(png).name] = dict(
+                size=Image.open(png).size, outside=outside, narrowest_cm=narrowest
+            )
+
+        return save
+
+    def files(stem, n):
+        return [str(folder / f"{stem}_{i}.png") for i in range(n)], [
+            str(folder / f"{stem}_{i}.pdf") for i in range(n)
+        ]
+
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (accuracy, metrics, grids, drift, method_grids):
+            patch.setattr(module, "save", checked(module))
+        accuracy.draw_accuracy(
+            str(folder / "predictions.parquet"), identity, level_axes,
+            str(folder / "accuracy.png"), str(folder / "accuracy.pdf"), DEFAULT_DPI,
+        )  # fmt: skip
+        panels = [(d, m, p) for d, m in PAIRS for p in perturbations]
+        pngs, pdfs = files("metrics", len(panels))
+        metrics.draw_metrics(
+            str(folder / "summary.csv"), panels, identity, level_axes, pngs, pdfs, DEFAULT_DPI
+        )
+        keys = [(d, m, method, i) for d, m in PAIRS for method in ("sliding_window",) for i in (0,)]
+        pngs, pdfs = files("grid", len(keys))
+        grids.draw_grids(
+            str(folder / "examples.parquet"), str(folder / "predictions.parquet"), keys,
+            pngs, pdfs, DEFAULT_DPI,
+        )  # fmt: skip
+        drift.draw_drift(
+            str(folder / "metrics.parquet"), str(folder / "drift_heatmap.png"),
+            str(folder / "drift_heatmap.pdf"), DEFAULT_DPI,
+        )  # fmt: skip
+        pngs, pdfs = files("methods", len(PAIRS))
+        method_grids.draw_method_grids(
+            str(folder / "examples.parquet"), [(d, m, 0) for d, m in PAIRS], pngs, pdfs,
+            DEFAULT_DPI,
+        )  # fmt: skip
+    return drawn
+
+
+def test_default_figures_fit_the_page_and_keep_their_text_inside(default_figures):
+    assert {"accuracy.png", "drift_heatmap.png", "metrics_0.png", "grid_0.png"} <= set(
+        default_figures
+    )
+    for name, figure in default_figures.items():
+        width, height = figure["size"]
+        assert width <= MAX_WIDTH_PX, f"{name} is {width} px wide"
+        assert not figure["outside"], f"{name}: text past the canvas: {figure['outside']}"
+        if name.startswith(("metrics", "accuracy", "drift")):
+            assert figure["narrowest_cm"] >= MIN_PANEL_CM, f"{name}: {figure['narrowest_cm']}"
+
+
+def test_every_level_axis_names_its_parameter_and_unit():
+    from salsweep.perturbations import PERTURBATIONS
+
+    kinds = [name for name in PERTURBATIONS.names() if name != "nrtk"]  # nrtk: from params
+    labels = {name: PERTURBATIONS.get(name).level_label for name in kinds}
+    assert labels["gaussian_blur"] == "Gaussian blur ksize (px)"
+    assert labels["jpeg_quality"] == "JPEG quality"
+    assert "variance" in labels["gaussian_noise"] and "amount" in labels["salt"]
+    assert all(label and label != "level" for label in labels.values()), labels
+    nrtk = PERTURBATIONS.get("nrtk")
+    assert nrtk.level_label_for({"level_param": "ksize"}) == "ksize"
+    assert nrtk.level_label_for({"level_param": "ksize", "level_label": "ksize (px)"}) == (
+        "ksize (px)"
+    )
+
+
+def test_the_clean_image_is_drawn_apart_where_the_identity_is_not_exact(tmp_path, monkeypatch):
+    """jpeg_quality 100 moves pixels: the clean accuracy is its own marker beyond the sweep,
+    not a point of the quality line; gaussian_blur's clean point sits at ksize 1."""
+    perturbations = {
+        "gaussian_blur": {"levels": [3, 7]},
+        "jpeg_quality": {"levels": [30, 60, 90]},
+    }
+    sweeps = _sweeps(perturbations)
+    assert sweeps["gaussian_blur"].clean_on_line and not sweeps["jpeg_quality"].clean_on_line
+    predictions, _, _ = _default_tables(perturbations)
+    figures = []
+    monkeypatch.setattr(accuracy, "save", lambda fig, *args: figures.append(fig))
+    accuracy.accuracy_figure(predictions, sweeps, "unused.png", "unused.pdf", 80)
+    (fig,) = figures
+    blur, jpeg = fig.axes[:2]
+    assert blur.get_xlabel() == "Gaussian blur ksize (px)"
+    assert jpeg.get_xlabel() == "JPEG quality"
+    blur_x = sorted({x for line in blur.get_lines() for x in line.get_xdata()})
+    assert blur_x[0] == 1.0  # the clean point, on the line
+    jpeg_lines = [line for line in jpeg.get_lines() if line.get_marker() == "o"]
+    assert all(set(line.get_xdata()) == {30, 60, 90} for line in jpeg_lines)
+    apart = [line for line in jpeg.get_lines() if line.get_marker() == "D"]
+    assert apart and all(line.get_xdata()[0] > 90 for line in apart)
+    assert "clean" in [t.get_text() for t in jpeg.get_xticklabels()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any("no exact identity" in text for text in legend)
+    assert not _text_past_canvas(fig)
+
+
+def test_class_grids_with_nothing_to_draw_write_nothing(tmp_path):
+    """A study without targets: all gives figure_class_grids no grids and no outputs:
+    `--forcerun figure_class_grids` then runs it with nothing to do, and it succeeds."""
+    class_grids.draw_class_grids(str(tmp_path / "absent.parquet"), [], [], [], 80)
+    assert not list(tmp_path.iterdir())

@@ -141,6 +141,31 @@ def test_figures_are_written(study_run):
     )
 
 
+def test_figures_fit_the_page_at_the_default_dpi(study_run):
+    """No figure is wider than 12 in (2400 px at the default 200 dpi; this study draws at
+    its own dpi)."""
+    from PIL import Image
+
+    workdir, _, config = study_run
+    pngs = list((workdir / "results" / "figures").rglob("*.png"))
+    assert pngs
+    for png in pngs:
+        inches = Image.open(png).size[0] / config["figures"]["dpi"]
+        assert inches <= 12.05, f"{png.name} is {inches:.2f} in wide"
+
+
+def test_class_grids_without_targets_all_draw_nothing_and_succeed(study_run):
+    """This study maps truth and pred only: figure_class_grids has no outputs, and forcing
+    it runs a job that draws nothing instead of failing."""
+    workdir, configfile, config = study_run
+    assert "all" not in config["saliency"]["targets"]
+    result = run_snakemake(
+        workdir, configfile, "--forcerun", "figure_class_grids", "--cores", "1", "figures"
+    )
+    assert "figure_class_grids" in result.stdout + result.stderr
+    assert not (workdir / "results" / "figures" / "classes").exists()
+
+
 def test_rerun_does_nothing_and_a_level_edit_reruns_only_its_dependents(study_run):
     workdir, configfile, config = study_run
     again = run_snakemake(workdir, configfile, "-n", "--cores", "2")

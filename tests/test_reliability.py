@@ -157,6 +157,12 @@ def test_workflow_profile_is_picked_up_and_executor_neutral(tmp_path, standins):
     profile = yaml.safe_load((REPO / "profiles" / "default" / "profile.yaml").read_text())
     assert profile.get("rerun-incomplete") is True
     assert set(profile) <= {"rerun-incomplete", "show-failed-logs", "printshellcmds"}
+    # One home for profiles (profiles/), and each setting in one of them only.
+    assert not (REPO / "workflow" / "profiles").exists()
+    for other in (REPO / "profiles").glob("*/profile.yaml"):
+        if other.parent.name != "default":
+            repeated = set(profile) & set(yaml.safe_load(other.read_text()))
+            assert not repeated, f"{other} repeats {sorted(repeated)} of profiles/default"
     configfile = write_config(tmp_path, small_study(standins))
     result = run_snakemake(tmp_path, configfile, "-n", "--cores", "1")
     assert "workflow specific profile" in result.stderr and "profiles/default" in result.stderr

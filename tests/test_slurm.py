@@ -22,7 +22,7 @@ import yaml
 from conftest import REPO, run_snakemake, tiny_study, write_config
 from slurm_cluster import PARTITION, SlurmCluster, SlurmUnavailable
 
-PROFILE = REPO / "workflow" / "profiles" / "slurm" / "profile.yaml"
+PROFILE = REPO / "profiles" / "slurm" / "profile.yaml"
 MODEL_RULES = ("classify", "saliency")  # the model rules in the tiny study's DAG
 TARGETS = ("results/tables/predictions.parquet", "results/tables/metrics.parquet")
 RUN_TIMEOUT = 300  # the plugin can poll forever when status queries fail: always bounded
@@ -95,8 +95,11 @@ def test_profile_entries(tmp_path):
         assert {"cpus_per_gpu", "slurm_partition"} <= set(profile["set-resources"][rule]), rule
     groups = dict(entry.split("=") for entry in profile["group-components"])
     assert set(groups) == {"perturb", "map_metrics"}
-    for key in ("rerun-incomplete", "slurm-requeue", "retries", "latency-wait"):
+    for key in ("slurm-requeue", "retries", "latency-wait"):
         assert key in profile, key
+    # rerun-incomplete comes from profiles/default, which Snakemake merges over this one.
+    shared = yaml.safe_load((PROFILE.parents[1] / "default" / "profile.yaml").read_text())
+    assert shared["rerun-incomplete"] is True and "rerun-incomplete" not in profile
     # Every entry is explained: a comment line right above each top-level key.
     lines = PROFILE.read_text().splitlines()
     for i, line in enumerate(lines):

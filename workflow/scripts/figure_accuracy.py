@@ -1,4 +1,4 @@
-from salsweep.figures import draw_accuracy
+from salsweep.figures.accuracy import draw_accuracy
 from salsweep.snakemake_io import run_script
 
 run_script(
@@ -6,6 +6,7 @@ run_script(
     draw_accuracy,
     predictions_path=snakemake.input.predictions,
     identity_levels=snakemake.params.identity_levels,
+    level_axes=snakemake.params.level_axes,
     png=snakemake.output.png,
     pdf=snakemake.output.pdf,
     dpi=snakemake.params.dpi,

@@ -1,4 +1,4 @@
-from salsweep.figures import draw_class_grids
+from salsweep.figures.class_grids import draw_class_grids
 from salsweep.snakemake_io import run_script
 
 run_script(

@@ -1,4 +1,4 @@
-from salsweep.figures import draw_drift
+from salsweep.figures.drift import draw_drift
 from salsweep.snakemake_io import run_script
 
 run_script(

@@ -1,4 +1,4 @@
-from salsweep.figures import draw_grids
+from salsweep.figures.grids import draw_grids
 from salsweep.snakemake_io import run_script
 
 run_script(

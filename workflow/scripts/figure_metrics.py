@@ -1,4 +1,4 @@
-from salsweep.figures import draw_metrics
+from salsweep.figures.metrics import draw_metrics
 from salsweep.snakemake_io import run_script
 
 run_script(
@@ -7,6 +7,7 @@ run_script(
     summary_path=snakemake.input.summary,
     panels=snakemake.params.panels,
     identity_levels=snakemake.params.identity_levels,
+    level_axes=snakemake.params.level_axes,
     pngs=list(snakemake.output.png),
     pdfs=list(snakemake.output.pdf),
     dpi=snakemake.params.dpi,

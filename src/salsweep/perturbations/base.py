@@ -17,12 +17,17 @@ class Perturbation(ABC):
 
     Subclasses set ``level_name`` (the parameter the sweep varies, e.g. ``ksize``),
     ``identity_level`` (the level that leaves an image unchanged, plotted as the clean
-    reference) and ``stochastic``; they implement ``check_level`` and ``_perturb``.
+    reference), ``level_label`` (the figures' axis label: the level's name and unit),
+    ``exact_identity`` (False where the identity level still changes pixels, so figures
+    draw the clean image apart) and ``stochastic``; they implement ``check_level`` and
+    ``_perturb``.
     """
 
     name: ClassVar[str]
     level_name: ClassVar[str]
     identity_level: ClassVar[float]
+    level_label: ClassVar[str]
+    exact_identity: ClassVar[bool] = True
     stochastic: ClassVar[bool] = False
 
     def __init__(self, level: float, **params: Any) -> None:
@@ -35,6 +40,16 @@ class Perturbation(ABC):
     @abstractmethod
     def check_level(cls, level: float) -> None:
         """Raise ValueError naming the level parameter if ``level`` is out of range."""
+
+    @classmethod
+    def level_label_for(cls, params: Mapping[str, Any]) -> str:
+        """The axis label of a sweep with these params (a hook for kinds whose level varies)."""
+        return cls.level_label
+
+    @classmethod
+    def exact_identity_for(cls, params: Mapping[str, Any]) -> bool:
+        """Whether ``identity_level`` with these params returns the image unchanged."""
+        return cls.exact_identity
 
     @classmethod
     def check_params(cls, **params: Any) -> None:

@@ -51,6 +51,8 @@ class _KernelBlur(Perturbation):
 class AverageBlur(_KernelBlur):
     """Box filter (cv2.blur) of ksize x ksize; ksize is any integer >= 1, 1 is the identity."""
 
+    level_label: ClassVar[str] = "average blur ksize (px)"
+
     def _perturb(self, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         return cv2.blur(image, ksize=(self.ksize, self.ksize))
 
@@ -61,6 +63,7 @@ class GaussianBlur(_KernelBlur):
     (0.3 * ((ksize - 1) * 0.5 - 1) + 0.8), as NRTK does; ksize 1 is the identity."""
 
     odd_kernel: ClassVar[bool] = True
+    level_label: ClassVar[str] = "Gaussian blur ksize (px)"
 
     def _perturb(self, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         return cv2.GaussianBlur(image, ksize=(self.ksize, self.ksize), sigmaX=0)
@@ -72,6 +75,7 @@ class MedianBlur(_KernelBlur):
     NRTK's MedianBlurPerturber requires ksize >= 3; from 3 up the two are identical."""
 
     odd_kernel: ClassVar[bool] = True
+    level_label: ClassVar[str] = "median blur ksize (px)"
 
     def _perturb(self, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         return cv2.medianBlur(np.ascontiguousarray(image), self.ksize)

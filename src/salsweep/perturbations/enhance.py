@@ -43,6 +43,7 @@ class _Enhance(Perturbation):
 class Brightness(_Enhance):
     """Scale towards black: factor 0 is black, 1 the image, 2 twice as bright (clipped)."""
 
+    level_label: ClassVar[str] = "brightness factor"
     enhancement = ImageEnhance.Brightness
 
 
@@ -50,4 +51,5 @@ class Brightness(_Enhance):
 class Contrast(_Enhance):
     """Scale around the mean grey: factor 0 is flat grey, 1 the image, > 1 more contrast."""
 
+    level_label: ClassVar[str] = "contrast factor"
     enhancement = ImageEnhance.Contrast

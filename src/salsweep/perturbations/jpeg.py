@@ -49,6 +49,8 @@ class JpegQuality(Perturbation):
 
     level_name: ClassVar[str] = "quality"
     identity_level: ClassVar[float] = 100
+    exact_identity: ClassVar[bool] = False  # quality 100 still moves pixels (module docstring)
+    level_label: ClassVar[str] = "JPEG quality"
     integer_level: ClassVar[bool] = True
 
     @classmethod

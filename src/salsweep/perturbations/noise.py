@@ -12,7 +12,8 @@ NRTK's ``seed`` seeds a ``np.random.default_rng`` in the same state as ``rng``:
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -85,6 +86,8 @@ class _AmountNoise(Perturbation):
 class SaltNoise(_AmountNoise):
     """A fraction ``amount`` of the elements (in expectation) set to 255."""
 
+    level_label: ClassVar[str] = "salt amount (fraction of values)"
+
     def _perturb(self, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         assert rng is not None
         return salt_and_pepper(image, float(self.level), 1.0, rng)
@@ -93,6 +96,8 @@ class SaltNoise(_AmountNoise):
 @PERTURBATIONS.register("pepper")
 class PepperNoise(_AmountNoise):
     """A fraction ``amount`` of the elements (in expectation) set to 0."""
+
+    level_label: ClassVar[str] = "pepper amount (fraction of values)"
 
     def _perturb(self, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         assert rng is not None
@@ -103,6 +108,8 @@ class PepperNoise(_AmountNoise):
 class SaltAndPepperNoise(_AmountNoise):
     """A fraction ``amount`` of the elements replaced; of those, a share ``salt_vs_pepper``
     (param, default 0.5) become 255 and the rest 0."""
+
+    level_label: ClassVar[str] = "salt-and-pepper amount (fraction of values)"
 
     def _perturb(self, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         assert rng is not None
@@ -118,7 +125,12 @@ class GaussianNoise(Perturbation):
 
     level_name: ClassVar[str] = "var"
     identity_level: ClassVar[float] = 0.0
+    level_label: ClassVar[str] = "Gaussian noise variance ([0, 1] scale)"
     stochastic: ClassVar[bool] = True
+
+    @classmethod
+    def exact_identity_for(cls, params: Mapping[str, Any]) -> bool:
+        return float(params.get("mean", 0.0)) == 0.0  # var 0 still shifts by a nonzero mean
 
     @classmethod
     def check_level(cls, level: float) -> None:

@@ -10,7 +10,9 @@ Params:
   ``amount``, ``factor``...). An integral level is passed as ``int``, any other as ``float``.
 - ``kwargs`` (default ``{}``): further constructor arguments, fixed across levels.
 - ``identity_level`` (default none): the level at which the class leaves images unchanged,
-  if it has one.
+  if it has one. Figures draw the clean image apart from the sweep (its identity is not
+  known to be exact).
+- ``level_label`` (default: ``level_param``): the figures' axis label, e.g. ``"ksize (px)"``.
 
 NRTK is imported only when the kind is used. If the class takes a ``seed`` (NRTK 1.x) or
 ``rng`` (NRTK 0.x) argument it is treated as stochastic: it is built anew for every image
@@ -49,6 +51,11 @@ PARAMS = {
                 None,
                 "The level at which the class leaves images unchanged, if it has one.",
                 AnyOf(OneOf(None), Number(), phrase="null or a number"),
+            ),
+            "level_label": Param(
+                None,
+                "The figures' x-axis label (level parameter and unit); default: level_param.",
+                Text(nullable=True),
             ),
         },
     )
@@ -121,6 +128,7 @@ class NrtkPerturbation(Perturbation):
 
     level_name: ClassVar[str] = "level"  # the real name is params["level_param"]
     identity_level: ClassVar[float | None] = None  # type: ignore[assignment]
+    exact_identity: ClassVar[bool] = False  # not known for an arbitrary class
     # Conservative at class level (callers should pass an rng); instances know for sure.
     stochastic: ClassVar[bool] = True
 
@@ -171,6 +179,10 @@ class NrtkPerturbation(Perturbation):
     @classmethod
     def identity_level_for(cls, params: Mapping[str, Any]) -> float | None:
         return params.get("identity_level")
+
+    @classmethod
+    def level_label_for(cls, params: Mapping[str, Any]) -> str:
+        return params.get("level_label") or params["level_param"]
 
     def _build(self, seed: int | None) -> Any:
         arguments = dict(self.kwargs)

@@ -2,7 +2,7 @@ rule map_metrics:
     input:
         unpack(metric_inputs),
     output:
-        metrics=f"{RESULTS}/metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.parquet",
+        metrics=MAP_METRICS,
     log:
         f"{RESULTS}/logs/map_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
     benchmark:

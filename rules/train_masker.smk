@@ -2,8 +2,8 @@ rule train_masker:
     input:
         unpack(masker_inputs),
     output:
-        masker=f"{RESULTS}/maskers/{{dataset}}/{{model}}/masker.safetensors",
-        metrics=f"{RESULTS}/maskers/{{dataset}}/{{model}}/metrics.json",
+        masker=MASKER,
+        metrics=MASKER_METRICS,
     log:
         f"{RESULTS}/logs/train_masker/{{dataset}}/{{model}}.log",
     benchmark:
