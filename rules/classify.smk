@@ -3,6 +3,7 @@ rule classify:
         unpack(classify_inputs),
     output:
         predictions=PREDICTIONS,
+        probs=PROBS,
     log:
         f"{RESULTS}/logs/classify/{{dataset}}/{{model}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
     benchmark:

@@ -155,6 +155,7 @@ TRAIN_METRICS = f"{RESULTS}/models/{{model}}/train_metrics.json"
 MASKER = f"{RESULTS}/maskers/{{dataset}}/{{model}}/masker.safetensors"
 MASKER_METRICS = f"{RESULTS}/maskers/{{dataset}}/{{model}}/metrics.json"
 PREDICTIONS = f"{RESULTS}/predictions/{{dataset}}/{{model}}/{CONDITION}.parquet"
+PROBS = f"{RESULTS}/probs/{{dataset}}/{{model}}/{CONDITION}.safetensors"
 MAPS = f"{RESULTS}/saliency/{{dataset}}/{{model}}/{{method}}/{CONDITION}.safetensors"
 MAP_METRICS = f"{RESULTS}/metrics/{{dataset}}/{{model}}/{{method}}/{CONDITION}.parquet"
 MODEL_METRICS = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY_CLASSES, tiny_images
 from scipy import stats
 
 from salsweep.condition import CLEAN, CLEAN_LEVEL, Condition, format_level
@@ -15,6 +16,7 @@ from salsweep.io import (
     load_maps,
     read_table,
     save_maps,
+    write_json,
     write_table,
 )
 from salsweep.seeding import derive_seed, item_rng
@@ -268,3 +270,45 @@ def test_mask_metrics_skip_only_the_images_without_a_mask(tmp_path):
     out = read_table(tmp_path / "out.parquet")
     assert sorted(out[out["metric"] == "entropy"]["image_id"]) == ["a", "b", "c"]
     assert sorted(out[out["metric"] == "gt_coverage@mean_std"]["image_id"]) == ["a", "c"]
+
+
+def test_classify_writes_full_probability_vectors_beside_the_predictions(tmp_path, standins):
+    from salsweep.io import load_probs
+    from salsweep.stages.classify import classify_shard
+
+    images, labels = tiny_images(5, size=16, seed=4)
+    write_table(
+        pd.DataFrame(
+            {
+                "image_id": [f"i{k}" for k in range(5)],
+                "image": [encode_png(image) for image in images],
+                "label": labels,
+                "mask": pd.Series([None] * 5, dtype=object),
+            }
+        ),
+        tmp_path / "images.parquet",
+    )
+    write_json(TINY_CLASSES, tmp_path / "classes.json")
+    classify_shard(
+        str(tmp_path / "images.parquet"),
+        str(tmp_path / "classes.json"),
+        str(tmp_path / "pred.parquet"),
+        condition=Condition("tiny", CLEAN, CLEAN_LEVEL),
+        model="vit",
+        spec={"source": "hf", "path": str(standins["vit"])},
+        device="cpu",
+        weights_path=None,
+        batch_size=2,
+        deterministic=True,
+        probs_path=str(tmp_path / "probs.safetensors"),
+    )
+    predictions = read_table(tmp_path / "pred.parquet")
+    image_ids, probs = load_probs(tmp_path / "probs.safetensors")
+    assert image_ids == predictions["image_id"].tolist()
+    assert probs.shape == (5, len(TINY_CLASSES)) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    assert (probs.argmax(axis=1) == predictions["pred"].to_numpy()).all()
+    rows = np.arange(5)
+    np.testing.assert_array_equal(
+        probs[rows, predictions["pred"]].astype(np.float64), predictions["prob_pred"]
+    )

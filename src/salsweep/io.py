@@ -250,6 +250,34 @@ def load_maps(path: str | os.PathLike) -> SaliencyMaps:
         raise CorruptResultError(path, "saliency maps file", error) from error
 
 
+def save_probs(image_ids: list[str], probs: np.ndarray, path: str | os.PathLike) -> None:
+    """One classify job's full softmax vectors: tensor ``probs`` float32 [N, C] (rows in
+    ``image_ids`` order, columns the model's classes); the ids in the metadata."""
+    from safetensors.numpy import save_file
+
+    probs = np.ascontiguousarray(probs, dtype=np.float32)
+    if probs.ndim != 2 or probs.shape[0] != len(image_ids):
+        raise ValueError(f"probs must be [N={len(image_ids)}, C], got {probs.shape}")
+    with atomic_path(path) as tmp:
+        save_file({"probs": probs}, str(tmp), metadata={"image_ids": json.dumps(image_ids)})
+
+
+def load_probs(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
+    """``(image_ids, probs)`` as :func:`save_probs` wrote them."""
+    from safetensors import SafetensorError, safe_open
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no probabilities file {path}")
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            metadata = handle.metadata() or {}
+            probs = handle.get_tensor("probs")
+        image_ids = json.loads(metadata["image_ids"])
+    except (SafetensorError, OSError, KeyError, ValueError) as error:
+        raise CorruptResultError(path, "probabilities file", error) from error
+    return image_ids, probs
+
+
 # --- the study's tables -------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ run_script(
     images_path=snakemake.input.images,
     classes_path=snakemake.input.classes,
     out_path=snakemake.output.predictions,
+    probs_path=snakemake.output.probs,
     condition=Condition.from_wildcards(snakemake.wildcards),
     model=snakemake.wildcards.model,
     spec=snakemake.params.spec,

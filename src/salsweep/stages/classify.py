@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from salsweep.condition import Condition
-from salsweep.io import PREDICTION_COLUMNS, read_table, write_table
+from salsweep.io import PREDICTION_COLUMNS, read_table, save_probs, write_table
 from salsweep.model_jobs import (
     decode_rows,
     load_job_classifier,
@@ -56,7 +56,10 @@ def classify_shard(
     batch_size: int | str,
     deterministic: bool,
     threads: int = 1,
+    probs_path: str | None = None,
 ) -> None:
+    """Write the predictions table to ``out_path`` and, given ``probs_path``, every
+    image's full softmax vector beside it (:func:`salsweep.io.save_probs`)."""
     from salsweep.saliency.batching import inference_batch_size
 
     table = read_table(images_path)
@@ -79,4 +82,6 @@ def classify_shard(
     labels = label_map[table["label"].to_numpy()]
     out = predictions_table(condition, model, table["image_id"].tolist(), labels, probs)
     write_table(out, out_path)
+    if probs_path is not None:
+        save_probs(table["image_id"].tolist(), probs, probs_path)
     log.info("%d images, accuracy %.3f", len(out), out["correct"].mean() if len(out) else np.nan)
