@@ -166,6 +166,40 @@ def test_class_grids_without_targets_all_draw_nothing_and_succeed(study_run):
     assert not (workdir / "results" / "figures" / "classes").exists()
 
 
+# "<desc>: 12/12 img (100%), 3.10img/s, elapsed 00:04, ETA 00:00"
+PROGRESS_LINE = re.compile(r": (\d+)/(\d+) img \(\d+%\), \S+/s?\S*, elapsed \S+, ETA \S+$")
+STAMPED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO ")
+
+
+@pytest.mark.parametrize(
+    "rule, first, progress",
+    [
+        ("classify", "loaded: ", "classified"),
+        ("saliency", "loaded: ", "explained"),
+        ("train", "loaded: ", "trained on"),
+        ("perturb", "loaded: ", None),
+        ("map_metrics", "loaded: ", None),
+        ("dataset", "reading the eval split", None),
+    ],
+)
+def test_job_logs_have_a_first_and_a_last_line_and_progress(study_run, rule, first, progress):
+    """What bench/overhead.py reads: a first line once inputs are read and the model loaded,
+    a last once the output is written; in model jobs, progress lines between them."""
+    workdir, _, _ = study_run
+    logs = sorted((workdir / "results" / "logs" / rule).rglob("*.log"))
+    assert logs, rule
+    for path in logs:
+        text = path.read_bytes().decode()
+        assert "\r" not in text, f"{path}: a progress bar redrew in the log"
+        lines = [line for line in text.splitlines() if STAMPED.match(line)]
+        assert lines and first in lines[0], f"{path}: first line {lines[:1]}"
+        assert "wrote " in lines[-1], f"{path}: last line {lines[-1:]}"
+        if progress is not None:
+            found = [PROGRESS_LINE.search(line) for line in lines if f" {progress}" in line]
+            counts = [match.groups() for match in found if match]
+            assert counts and counts[0][0] == "0" and counts[-1][0] == counts[-1][1], path
+
+
 def test_rerun_does_nothing_and_a_level_edit_reruns_only_its_dependents(study_run):
     workdir, configfile, config = study_run
     again = run_snakemake(workdir, configfile, "-n", "--cores", "2")

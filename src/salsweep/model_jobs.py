@@ -1,5 +1,6 @@
 """What the model jobs (classify, saliency, model metrics, masker training) share: the
-job's classifier on its device, and the job's images decoded by size, a chunk at a time."""
+job's classifier on its device, its first log line, and the job's images decoded by size, a
+chunk at a time."""
 
 from __future__ import annotations
 
@@ -52,14 +53,23 @@ def load_job_classifier(
         dataset_name=dataset,
         model_name=model,
     )
+    return classifier, classifier.label_map
+
+
+def log_loaded(inputs: str, spec: dict, classifier: Any) -> None:
+    """A model job's first log line, once its inputs are read and its model loaded:
+    bench/overhead.py counts everything before it (interpreter, imports, model load) as
+    start-up. Nothing else is logged before it."""
+    import torch
+
     log.info(
-        "model %s on %s, %d classes, %d threads",
+        "loaded: %s; model %s on %s, %d classes, %d threads",
+        inputs,
         spec["source"],
-        torch_device,
+        classifier.device,
         classifier.n_classes,
         torch.get_num_threads(),
     )
-    return classifier, classifier.label_map
 
 
 def rows_by_size(table: pd.DataFrame) -> list[tuple[tuple[int, int], np.ndarray]]:

@@ -3,9 +3,32 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
+
+# Libraries' own bar switches (transformers uses the hub's), read when each is imported.
+LIBRARY_BAR_SWITCHES = ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS")
+
+
+def quiet_library_bars() -> None:
+    """Turn off the libraries' own tqdm bars in a job whose stderr is its log: they redraw
+    with carriage returns, and time start-up work (transformers' "Loading weights"); the
+    model jobs log their own progress (salsweep.progress). A switch the user set stands."""
+    for name in LIBRARY_BAR_SWITCHES:
+        os.environ.setdefault(name, "1")
+    # A library imported already read its switch at import; tell it directly.
+    if os.environ[LIBRARY_BAR_SWITCHES[0]] == "1":
+        hub_utils = sys.modules.get("huggingface_hub.utils")
+        if hub_utils is not None:
+            hub_utils.disable_progress_bars()
+        transformers_logging = sys.modules.get("transformers.utils.logging")
+        if transformers_logging is not None:
+            transformers_logging.disable_progress_bar()
+    datasets = sys.modules.get("datasets")
+    if datasets is not None and os.environ[LIBRARY_BAR_SWITCHES[1]] == "1":
+        datasets.disable_progress_bars()
 
 
 def run_script(snakemake: Any, function: Callable[..., Any], **kwargs: Any) -> Any:
@@ -16,6 +39,7 @@ def run_script(snakemake: Any, function: Callable[..., Any], **kwargs: Any) -> A
     if log_path:
         stream = open(log_path, "w")  # noqa: SIM115 - closed below
         sys.stderr = stream
+        quiet_library_bars()  # a log gets the job's own progress lines only
         handlers = [logging.StreamHandler(stream)]
     logging.basicConfig(
         level=logging.INFO,

@@ -23,12 +23,15 @@ import torch
 
 from salsweep.masker.model import FeatureTap, MaskerNet, n_up_blocks, normalise_images
 from salsweep.masker.objective import Weights, blurred, mask_terms, noise_images, upsample
+from salsweep.progress import progress
 
 log = logging.getLogger(__name__)
 
 # Features are computed once for all training images when they take at most this much memory.
 FEATURE_CACHE_BYTES = 512 * 2**20
 FEATURE_CHUNK = 64
+# At most this many loss lines in a job's log.
+MAX_LOSS_LINES = 20
 
 
 def _features(tap: FeatureTap, images: torch.Tensor, index: torch.Tensor) -> torch.Tensor | None:
@@ -96,9 +99,13 @@ def train_masker(
         p.requires_grad_(False)
     history: list[dict[str, float]] = []
     order = torch.empty(0, dtype=torch.int64)
+    # The loss is logged once per epoch (a pass's worth of steps: batches come from a running
+    # permutation), or per several epochs on a small set, so the log stays short.
+    steps_per_line = max(len(images) // batch_size, -(-steps // MAX_LOSS_LINES), 1)
+    done = progress(steps * batch_size, "masker trained on", log)
     try:
         torch.set_grad_enabled(True)
-        for _ in range(steps):
+        for step in range(steps):
             if len(order) < batch_size:
                 order = torch.cat([order, torch.randperm(len(images), generator=generator)])
             index, order = order[:batch_size].to(device), order[batch_size:]
@@ -137,7 +144,19 @@ def train_masker(
             optimiser.step()
             record["loss"] = float(loss.detach())
             history.append(record)
+            done.update(len(index))
+            if (step + 1) % steps_per_line == 0 or step + 1 == steps:
+                first = step // steps_per_line * steps_per_line
+                log.info(
+                    "steps %d-%d of %d (%.1f epochs): mean loss %.6f",
+                    first + 1,
+                    step + 1,
+                    steps,
+                    (step + 1 - first) * batch_size / len(images),
+                    np.mean([row["loss"] for row in history[first:]]),
+                )
     finally:
+        done.close()
         torch.set_grad_enabled(grad_mode)
         for p, flag in zip(classifier.parameters(), frozen, strict=True):
             p.requires_grad_(flag)

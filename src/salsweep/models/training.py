@@ -9,6 +9,7 @@ those perturbations in training.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
@@ -17,6 +18,9 @@ import torch.nn.functional as F
 
 from salsweep.models.device import resolve_device
 from salsweep.models.small_cnn import MIN_SIZE, SmallCNN
+from salsweep.progress import progress
+
+log = logging.getLogger(__name__)
 
 
 def _check_split(images: np.ndarray, labels: np.ndarray, n_classes: int, split: str) -> None:
@@ -161,15 +165,21 @@ def _train(
     order = torch.Generator().manual_seed(seed)
     images = torch.from_numpy(train_images).to(dev)
     labels = torch.from_numpy(np.asarray(train_labels, dtype=np.int64)).to(dev)
-    for _ in range(epochs):
-        model.train()
-        perm = torch.randperm(len(images), generator=order).to(dev)
-        for start in range(0, len(images), batch_size):
-            index = perm[start : start + batch_size]
-            loss = F.cross_entropy(model(images[index]), labels[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    with progress(epochs * len(images), "trained on", log) as done:
+        for epoch in range(epochs):
+            model.train()
+            perm = torch.randperm(len(images), generator=order).to(dev)
+            loss_sum = torch.zeros((), device=dev)
+            for start in range(0, len(images), batch_size):
+                index = perm[start : start + batch_size]
+                loss = F.cross_entropy(model(images[index]), labels[index])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_sum += loss.detach() * len(index)  # one device sync per epoch, below
+                done.update(len(index))
+            mean_loss = loss_sum.item() / len(images)
+            log.info("epoch %d/%d: mean loss %.6f", epoch + 1, epochs, mean_loss)
     model.eval()
     seconds = time.perf_counter() - started
     metrics = {

@@ -12,9 +12,11 @@ from salsweep.io import PREDICTION_COLUMNS, read_table, save_probs, write_table
 from salsweep.model_jobs import (
     decode_rows,
     load_job_classifier,
+    log_loaded,
     predict_padded,
     rows_by_size,
 )
+from salsweep.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +75,19 @@ def classify_shard(
         dataset=condition.dataset,
         model=model,
     )
+    log_loaded(f"{len(table)} images", spec, classifier)
     probs = np.zeros((len(table), classifier.n_classes), dtype=np.float32)
-    for hw, rows in rows_by_size(table):
-        batch = inference_batch_size(batch_size, classifier, hw)
-        for start in range(0, len(rows), batch):  # decode one batch at a time
-            chunk = rows[start : start + batch]
-            probs[chunk] = predict_padded(classifier, decode_rows(table, chunk), batch)
+    with progress(len(table), "classified", log) as done:
+        for hw, rows in rows_by_size(table):
+            batch = inference_batch_size(batch_size, classifier, hw)
+            for start in range(0, len(rows), batch):  # decode one batch at a time
+                chunk = rows[start : start + batch]
+                probs[chunk] = predict_padded(classifier, decode_rows(table, chunk), batch)
+                done.update(len(chunk))
     labels = label_map[table["label"].to_numpy()]
     out = predictions_table(condition, model, table["image_id"].tolist(), labels, probs)
     write_table(out, out_path)
     if probs_path is not None:
         save_probs(table["image_id"].tolist(), probs, probs_path)
-    log.info("%d images, accuracy %.3f", len(out), out["correct"].mean() if len(out) else np.nan)
+    accuracy = out["correct"].mean() if len(out) else np.nan
+    log.info("wrote %s: %d images, accuracy %.3f", out_path, len(out), accuracy)

@@ -22,6 +22,8 @@ def materialize_dataset(
 ) -> None:
     from salsweep.datasets import prepare_split
 
+    # The first log line (bench/overhead.py): reading the source is this job's work.
+    log.info("reading the %s split of dataset %s (source %s)", split, dataset, spec.get("source"))
     try:
         result = prepare_split(spec, split, seed)
     except ValueError as error:
@@ -41,7 +43,8 @@ def materialize_dataset(
     if classes_path is not None:
         write_json(result.class_names, classes_path)
     log.info(
-        "%s split: %d images kept + %d rejected = %d read; %d classes",
+        "wrote %s: %s split: %d images kept + %d rejected = %d read; %d classes",
+        table_path,
         split,
         len(table),
         len(rejects),

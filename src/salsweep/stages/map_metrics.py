@@ -45,7 +45,7 @@ def score_shard(
     model: str,
     method: str,
 ) -> None:
-    from salsweep.metrics import score_maps
+    from salsweep.metrics import METRIC_INFO, score_maps
 
     result = load_maps(maps_path)
     table = read_table(images_path)
@@ -57,8 +57,13 @@ def score_shard(
         if reference.image_ids != result.image_ids:
             raise ValueError(f"{maps_path}: image ids differ from the clean maps")
     n = len(result.image_ids)
-    from salsweep.metrics import METRIC_INFO
-
+    # The first log line (bench/overhead.py): inputs read, the metrics' code loaded.
+    log.info(
+        "loaded: %d images x %d targets%s",
+        n,
+        len(result.target_names),
+        " and their clean maps" if reference is not None else "",
+    )
     # Mask metrics are scored for the images that have a mask (a photo without a box gets
     # none, not NaN); every other metric for every image.
     has_mask, masks = ground_truth_masks(table, result.maps.shape[2:])
@@ -91,4 +96,9 @@ def score_shard(
     out = pd.concat(frames, ignore_index=True) if frames else empty_table(METRIC_COLUMNS)
     write_table(out[METRIC_COLUMNS], out_path)
     undefined = int(out["value"].isna().sum())
-    log.info("%d values (%d undefined by definition, kept as NaN)", len(out), undefined)
+    log.info(
+        "wrote %s: %d values (%d undefined by definition, kept as NaN)",
+        out_path,
+        len(out),
+        undefined,
+    )

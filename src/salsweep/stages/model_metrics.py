@@ -18,7 +18,8 @@ from salsweep.io import (
     read_table,
     write_table,
 )
-from salsweep.model_jobs import decode_rows, load_job_classifier, rows_by_size
+from salsweep.model_jobs import decode_rows, load_job_classifier, log_loaded, rows_by_size
+from salsweep.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -68,28 +69,33 @@ def score_model_shard(
         )
         if result.class_names and result.class_names != list(classifier.class_names):
             raise ValueError(f"{maps_path}: maps were made for other classes than the model's")
+        log_loaded(f"{n} images x {n_targets} targets of {method}", spec, classifier)
         # Images are decoded per call, not all up front: memory does not grow with the shard.
-        for hw, rows in rows_by_size(table):
-            if result.maps.shape[2:] != hw:
-                raise ValueError(f"{maps_path}: maps are {result.maps.shape[2:]}, images {hw}")
-            batch = inference_batch_size(batch_size, classifier, hw)
-            # Every (image, target) pair of this size, so a call mixes targets and images.
-            pair_row = np.repeat(rows, n_targets)
-            pair_target = np.tile(np.arange(n_targets), len(rows))
-            for start in range(0, len(pair_row), MAPS_PER_CALL):
-                row = pair_row[start : start + MAPS_PER_CALL]
-                target = pair_target[start : start + MAPS_PER_CALL]
-                unique_rows, inverse = np.unique(row, return_inverse=True)
-                scores = score_model_metrics(
-                    metric_specs,
-                    classifier,
-                    decode_rows(table, unique_rows)[inverse],
-                    result.maps[row, target],
-                    result.targets[row, target],
-                    batch,
-                )
-                for label, score in scores.items():
-                    values[label][row, target] = score
+        with progress(n * n_targets, "scored", log, unit="maps") as done:
+            for hw, rows in rows_by_size(table):
+                if result.maps.shape[2:] != hw:
+                    raise ValueError(f"{maps_path}: maps are {result.maps.shape[2:]}, images {hw}")
+                batch = inference_batch_size(batch_size, classifier, hw)
+                # Every (image, target) pair of this size, so a call mixes targets and images.
+                pair_row = np.repeat(rows, n_targets)
+                pair_target = np.tile(np.arange(n_targets), len(rows))
+                for start in range(0, len(pair_row), MAPS_PER_CALL):
+                    row = pair_row[start : start + MAPS_PER_CALL]
+                    target = pair_target[start : start + MAPS_PER_CALL]
+                    unique_rows, inverse = np.unique(row, return_inverse=True)
+                    scores = score_model_metrics(
+                        metric_specs,
+                        classifier,
+                        decode_rows(table, unique_rows)[inverse],
+                        result.maps[row, target],
+                        result.targets[row, target],
+                        batch,
+                    )
+                    for label, score in scores.items():
+                        values[label][row, target] = score
+                    done.update(len(row))
+    else:
+        log.info("loaded: %s has no maps; no model needed", maps_path)
     frames = [
         metric_frame(
             condition,
@@ -108,5 +114,10 @@ def score_model_shard(
     write_table(out[METRIC_COLUMNS], out_path)
     seconds = time.perf_counter() - started
     log.info(
-        "%d values for %d maps in %.1f s (%s)", len(out), n * n_targets, seconds, ", ".join(labels)
+        "wrote %s: %d values for %d maps in %.1f s (%s)",
+        out_path,
+        len(out),
+        n * n_targets,
+        seconds,
+        ", ".join(labels),
     )

@@ -42,12 +42,15 @@ def perturb_shard(
     rows = read_shard(table_path, shard, n_shards)
     dataset, perturbation, level = condition.dataset, condition.perturbation, condition.level
     if kind is None:
+        log.info("loaded: %d images of shard %d/%d", len(rows), shard, n_shards)
         out = rows[IMAGE_COLUMNS]
-        log.info("clean reference: %d images copied", len(out))
+        summary = f"clean reference: {len(out)} images copied"
     else:
         from salsweep.perturbations import PERTURBATIONS
 
         perturber = PERTURBATIONS.get(kind)(condition.value, **params)
+        # The first log line (bench/overhead.py): inputs read, the perturbation's code loaded.
+        log.info("loaded: %d images of shard %d/%d", len(rows), shard, n_shards)
         images = []
         for image_id, blob in zip(rows["image_id"], rows["image"], strict=True):
             rng = item_rng(seed, dataset, perturbation, level, image_id)
@@ -56,5 +59,6 @@ def perturb_shard(
             except Exception as error:
                 raise ValueError(f"{perturbation}@{level}: image {image_id!r}: {error}") from error
         out = rows[IMAGE_COLUMNS].assign(image=images)
-        log.info("%s (%s) at %s: %d images", perturbation, kind, level, len(out))
+        summary = f"{perturbation} ({kind}) at {level}: {len(out)} images"
     write_table(out, out_path)
+    log.info("wrote %s: %s", out_path, summary)

@@ -7,7 +7,8 @@ import logging
 import numpy as np
 
 from salsweep.io import SaliencyMaps, read_table, save_maps
-from salsweep.model_jobs import decode_rows, load_job_classifier, rows_by_size
+from salsweep.model_jobs import decode_rows, load_job_classifier, log_loaded, rows_by_size
+from salsweep.progress import progress
 from salsweep.seeding import derive_seed
 
 log = logging.getLogger(__name__)
@@ -103,14 +104,17 @@ def explain_shard(
     if method_seed is None:
         method_seed = derive_seed(seed, "saliency", method) % (2**31)
     explainer = method_class(seed=method_seed, batch_size=batch_size, **params)
+    log_loaded(f"{len(table)} images x {len(target_names)} targets, {method}", spec, classifier)
     maps: np.ndarray | None = None
-    for _, rows in groups:
-        for start in range(0, len(rows), IMAGES_PER_CALL):
-            chunk = rows[start : start + IMAGES_PER_CALL]
-            result = explainer.explain(classifier, decode_rows(table, chunk), targets[chunk])
-            if maps is None:
-                maps = np.zeros((len(table), *result.shape[1:]), dtype=np.float32)
-            maps[chunk] = result
+    with progress(len(table), f"explained ({method})", log) as done:
+        for _, rows in groups:
+            for start in range(0, len(rows), IMAGES_PER_CALL):
+                chunk = rows[start : start + IMAGES_PER_CALL]
+                result = explainer.explain(classifier, decode_rows(table, chunk), targets[chunk])
+                if maps is None:
+                    maps = np.zeros((len(table), *result.shape[1:]), dtype=np.float32)
+                maps[chunk] = result
+                done.update(len(chunk))
     if maps is None:
         maps = np.zeros((0, len(target_names), 1, 1), dtype=np.float32)
     out = SaliencyMaps(
@@ -122,6 +126,13 @@ def explain_shard(
         signed=bool(method_class.signed),
         class_names=list(classifier.class_names),
     )
-    save_maps(out, out_path)
     batches = {hw: explainer.batch_size_for(classifier, hw) for hw, _ in groups}
-    log.info("%s: %d images x %d targets, batch %s", method, len(table), len(target_names), batches)
+    save_maps(out, out_path)
+    log.info(
+        "wrote %s: %s, %d images x %d targets, batch %s",
+        out_path,
+        method,
+        len(table),
+        len(target_names),
+        batches,
+    )

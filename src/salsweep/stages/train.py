@@ -40,6 +40,14 @@ def train_model(
         set_deterministic(deterministic)
     train_images, train_labels = _arrays(train_path)
     test_images, test_labels = _arrays(test_path)
+    # The first log line (bench/overhead.py): inputs read; the model is built in training.
+    log.info(
+        "loaded: %d train and %d test images; training on %s, %d threads",
+        len(train_images),
+        len(test_images),
+        torch_device,
+        max(1, threads),
+    )
     options = {k: v for k, v in params.items() if k != "dataset"}
     model, metrics = train_small_cnn(
         train_images,
@@ -54,4 +62,4 @@ def train_model(
     )
     save_small_cnn(model, weights_path)
     write_json(metrics, metrics_path)
-    log.info("trained: %s", metrics)
+    log.info("wrote %s and %s: trained: %s", weights_path, metrics_path, metrics)

@@ -12,7 +12,7 @@ import logging
 import numpy as np
 
 from salsweep.io import decode_images, read_table, stack_images, write_json
-from salsweep.model_jobs import load_job_classifier
+from salsweep.model_jobs import load_job_classifier, log_loaded
 from salsweep.seeding import derive_seed
 
 log = logging.getLogger(__name__)
@@ -47,16 +47,6 @@ def train_masker_job(
     from salsweep.saliency.params import resolve_params
 
     params = resolve_params("realtime_mask", dict(method_params or {}))
-    classifier, label_map = load_job_classifier(
-        spec,
-        classes_path,
-        device,
-        weights_path,
-        deterministic,
-        threads,
-        dataset=dataset,
-        model=model,
-    )
     table = read_table(images_path, columns=["image_id", "image", "label"])
     if not len(table):
         raise ValueError(f"train_masker: {images_path} has no images")
@@ -71,6 +61,17 @@ def train_masker_job(
             f"train_masker: the {split} images of dataset {dataset!r} differ in size ({error}); "
             "set the dataset's image_size"
         ) from None
+    classifier, label_map = load_job_classifier(
+        spec,
+        classes_path,
+        device,
+        weights_path,
+        deterministic,
+        threads,
+        dataset=dataset,
+        model=model,
+    )
+    log_loaded(f"{len(images)} {split} images of {dataset}", spec, classifier)
     targets = label_map[table["label"].to_numpy()]
     net, metrics = train_masker(
         classifier, images, targets, params, seed=derive_seed(seed, "masker", dataset, model)
@@ -80,3 +81,4 @@ def train_masker_job(
         net, masker_path, layer=params["layer"], class_names=classifier.class_names, metrics=metrics
     )
     write_json(metrics, metrics_path)
+    log.info("wrote %s and %s", masker_path, metrics_path)
