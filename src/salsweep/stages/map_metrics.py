@@ -37,10 +37,8 @@ def ground_truth_masks(
 
 
 def shard_images(table: pd.DataFrame) -> np.ndarray:
-    """The table's images as one [N, H, W, C] uint8 array (a digit's gray becomes [.., 1])."""
-    images = stack_images([decode_png(blob) for blob in table["image"]]) if len(table) else None
-    if images is None:
-        return np.zeros((0, 0, 0, 1), dtype=np.uint8)
+    """The table's images as one [N, H, W, C] uint8 array (a gray image gets C = 1)."""
+    images = stack_images([decode_png(blob) for blob in table["image"]])
     return images[..., None] if images.ndim == 3 else images
 
 
