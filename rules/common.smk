@@ -260,6 +260,29 @@ def metric_inputs(wildcards):
     if wildcards.perturbation != CLEAN:
         clean = dict(wildcards.items(), perturbation=CLEAN, level=CLEAN_LEVEL)
         inputs["reference"] = fill(MAPS, **clean)
+        inputs.update(stability_inputs(wildcards, clean))
+    return inputs
+
+
+# -- stability metrics (ris, ros, lipschitz): the clean images and both softmax files ------
+def metric_requirements():
+    """What the study's map metrics need besides maps (salsweep.metrics.base.MapMetric)."""
+    from salsweep.metrics import METRIC_INFO
+
+    return {r for s in STUDY.metric_specs() for r in METRIC_INFO[s["name"]]["requires"]}
+
+
+METRIC_REQUIREMENTS = metric_requirements()
+
+
+def stability_inputs(wildcards, clean):
+    """Only when a listed metric needs them, so other studies' DAGs do not change."""
+    inputs = {}
+    if "images" in METRIC_REQUIREMENTS:
+        inputs["clean_images"] = fill(PERTURBED, **clean)
+    if "probs" in METRIC_REQUIREMENTS:
+        inputs["probs"] = fill(PROBS, **wildcards)
+        inputs["clean_probs"] = fill(PROBS, **clean)
     return inputs
 
 

@@ -17,6 +17,7 @@ from salsweep.metrics import (
     METRIC_INFO,
     METRIC_PARAMS,
     METRICS,
+    MetricContext,
     check_metric,
     metric_label,
     score_maps,
@@ -247,7 +248,7 @@ def test_every_metric_declares_direction_and_requirements():
         assert isinstance(cls.higher_is_better, bool)
         if name in lower | higher:
             assert cls.higher_is_better is (name in higher)
-        assert set(cls.requires) <= {"reference", "mask"}
+        assert set(cls.requires) <= {"reference", "mask", "images", "probs", "pred_map"}
         assert METRIC_INFO[name] == {
             "higher_is_better": cls.higher_is_better,
             "requires": tuple(cls.requires),
@@ -293,12 +294,20 @@ def test_score_maps_skips_missing_requirements():
     maps, refs = _signed(rng, n=3), _signed(rng, n=3)
     masks = rng.random(maps.shape) < 0.4
     specs = [{"name": n} for n in sorted(METRIC_PARAMS)] + [{"name": "topk_iou", "k": 5}]
-    full = score_maps(specs, maps, refs, masks)
+    context = MetricContext(
+        images=rng.integers(0, 256, (3, 9, 7, 3)),
+        clean_images=rng.integers(0, 256, (3, 9, 7, 3)),
+        probs=rng.dirichlet(np.ones(4), 3),
+        clean_probs=rng.dirichlet(np.ones(4), 3),
+        pred_maps=_signed(rng, n=3),
+    )
+    full = score_maps(specs, maps, refs, masks, context)
     assert len(full) == len(specs) and "topk_iou@5" in full and "topk_iou@10" in full
     assert all(v.shape == (3,) and v.dtype == np.float64 for v in full.values())
     np.testing.assert_array_equal(full["xcorr"], _score("xcorr", maps, refs))
     no_masks = score_maps(specs, maps, refs, None)
     assert not any("coverage" in k for k in no_masks) and "ssd" in no_masks
+    assert not {"ris", "ros", "lipschitz", "truth_pred_ssd"} & set(no_masks)  # no context
     alone = score_maps(specs, maps, None, None)
     needs_nothing = {metric_label(n) for n, info in METRIC_INFO.items() if not info["requires"]}
     assert set(alone) == needs_nothing >= {"entropy", "entropy_pos", "entropy_neg"}

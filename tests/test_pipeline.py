@@ -25,10 +25,24 @@ def planned_jobs(result) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def study_run(tmp_path_factory, standins):
     workdir = tmp_path_factory.mktemp("study")
-    config = tiny_study(standins)
+    config = tiny_study(standins, metrics=[*tiny_study(standins)["metrics"], *NEW_METRICS])
     configfile = write_config(workdir, config)
     run_snakemake(workdir, configfile, "--cores", "2")
     return workdir, configfile, config
+
+
+# Stability, truth-vs-pred and localisation metrics: their inputs (clean images, softmax
+# files, pred maps, masks) reach map_metrics through the DAG.
+NEW_METRICS = [
+    "ris",
+    "ros",
+    "lipschitz",
+    "truth_pred_ssd",
+    "truth_pred_xcorr",
+    "pointing_game",
+    "relevance_mass",
+    "relevance_rank",
+]
 
 
 def test_tables_have_the_documented_columns(study_run):
@@ -89,6 +103,24 @@ def test_metrics_cover_methods_targets_and_drift(study_run):
     assert (metrics["metric"] == "entropy").sum() == 24 * 5 * 2 * 2
     # the digits carry ink masks, so Shared Interest is present for them only where enabled
     assert metrics["value"].notna().any()
+    # stability metrics: every perturbed map, no clean one; defined where the prediction held
+    for name in ("ris", "ros", "lipschitz"):
+        rows = metrics[metrics["metric"] == name]
+        assert len(rows) == 24 * 4 * 2 * 2
+        assert set(rows["perturbation"]) == {"gaussian_blur", "salt"}
+        assert rows["value"].notna().any()
+        assert (rows["value"].dropna() >= 0).all()
+    assert metrics.loc[metrics["metric"] == "lipschitz", "value"].notna().all()
+    # truth vs pred: on the truth row of every map, clean included
+    for name in ("truth_pred_ssd", "truth_pred_xcorr"):
+        rows = metrics[metrics["metric"] == name]
+        assert set(rows["target"]) == {"truth"} and len(rows) == 24 * 5 * 2
+    # localisation against the digits' ink
+    digits = metrics[metrics["dataset"] == "digits"]
+    for name in ("pointing_game", "relevance_mass", "relevance_rank"):
+        values = digits.loc[digits["metric"] == name, "value"]
+        assert len(values) == 12 * 5 * 2 * 2 and values.dropna().between(0, 1).all()
+    assert set(digits.loc[digits["metric"] == "pointing_game", "value"].dropna()) <= {0.0, 1.0}
 
 
 def test_entropy_is_defined_wherever_the_map_has_values_of_that_sign(study_run):

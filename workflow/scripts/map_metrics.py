@@ -13,4 +13,7 @@ run_script(
     condition=Condition.from_wildcards(snakemake.wildcards),
     model=snakemake.wildcards.model,
     method=snakemake.wildcards.method,
+    clean_images_path=snakemake.input.get("clean_images"),
+    probs_path=snakemake.input.get("probs"),
+    clean_probs_path=snakemake.input.get("clean_probs"),
 )

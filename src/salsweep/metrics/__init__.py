@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from salsweep.metrics.base import METRICS, MapMetric
+from salsweep.metrics.base import CONTEXT_REQUIREMENTS, METRICS, MapMetric, MetricContext
 from salsweep.metrics.params import METRIC_PARAMS, check_metric, metric_label
 from salsweep.registry import import_plugins
 
@@ -30,11 +30,13 @@ def score_maps(
     maps: np.ndarray,
     reference: np.ndarray | None = None,
     masks: np.ndarray | None = None,
+    context: MetricContext | None = None,
 ) -> dict[str, np.ndarray]:
     """Score [N, H, W] maps with each spec ``{"name": ..., **params}``.
 
     Returns ``{metric_label(name, params): float64 [N]}`` in spec order. A metric whose
-    requirement is absent (``reference`` or ``masks`` is None) is skipped, not NaN-filled.
+    requirement is absent (``reference`` or ``masks`` is None, or ``context`` lacks it) is
+    skipped, not NaN-filled.
     All specs are validated first, so a bad spec fails before any work is done.
     """
     parsed: list[tuple[str, str, dict[str, Any]]] = []
@@ -48,12 +50,14 @@ def score_maps(
             raise ValueError(f"metric {label!r} is listed twice")
         parsed.append((label, spec["name"], params))
 
+    context = context or MetricContext()
     available = {"reference": reference is not None, "mask": masks is not None}
+    available.update({r: context.has(r) for r in CONTEXT_REQUIREMENTS})
     out: dict[str, np.ndarray] = {}
     for label, name, params in parsed:
         cls = METRICS.get(name)
         if all(available[r] for r in cls.requires):
-            out[label] = cls(**params).score(maps, reference=reference, masks=masks)
+            out[label] = cls(**params).score(maps, reference, masks, context)
     return out
 
 
@@ -62,6 +66,7 @@ __all__ = [
     "METRIC_INFO",
     "METRIC_PARAMS",
     "MapMetric",
+    "MetricContext",
     "check_metric",
     "metric_label",
     "score_maps",

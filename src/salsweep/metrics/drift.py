@@ -78,7 +78,7 @@ class SSD(_DriftBase):
 
     higher_is_better: ClassVar[bool] = False
 
-    def _score(self, maps, reference, masks) -> np.ndarray:
+    def _score(self, maps, reference, masks, context) -> np.ndarray:
         m, r = self._pair(maps, reference)
         norm = np.sqrt((m * m).sum(axis=1) * (r * r).sum(axis=1))
         out = np.full(m.shape[0], np.nan)
@@ -93,7 +93,7 @@ class XCorr(_DriftBase):
 
     higher_is_better: ClassVar[bool] = True
 
-    def _score(self, maps, reference, masks) -> np.ndarray:
+    def _score(self, maps, reference, masks, context) -> np.ndarray:
         m, r = self._pair(maps, reference)
         cm, cr = _constant(m), _constant(r)
         out = np.full(m.shape[0], np.nan)
@@ -109,7 +109,7 @@ class Spearman(_DriftBase):
 
     higher_is_better: ClassVar[bool] = True
 
-    def _score(self, maps, reference, masks) -> np.ndarray:
+    def _score(self, maps, reference, masks, context) -> np.ndarray:
         # scipy.stats takes ~1 s to import; only pay for it when spearman is scored
         from scipy.stats import rankdata
 
@@ -136,7 +136,7 @@ class TopKIoU(_DriftBase):
 
     higher_is_better: ClassVar[bool] = True
 
-    def _score(self, maps, reference, masks) -> np.ndarray:
+    def _score(self, maps, reference, masks, context) -> np.ndarray:
         m, r = self._pair(maps, reference)
         k = float(self.params["k"])
         a, b = top_set(m, k), top_set(r, k)

@@ -61,7 +61,7 @@ class _EntropyBase(MapMetric):
     def _mass(self, maps: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _score(self, maps, reference, masks) -> np.ndarray:
+    def _score(self, maps, reference, masks, context) -> np.ndarray:
         return mass_entropy(self._mass(as_float_maps(maps, "maps", self.name)))
 
 

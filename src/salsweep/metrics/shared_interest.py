@@ -105,7 +105,7 @@ class _SharedInterestBase(MapMetric):
 class IoUCoverage(_SharedInterestBase):
     """|G & S| / |G | S|; NaN where G is empty."""
 
-    def _score(self, maps, reference, masks) -> np.ndarray:
+    def _score(self, maps, reference, masks, context) -> np.ndarray:
         inter, g, s = self._counts(maps, masks)
         return self._ratio(inter, g + s - inter, g == 0)
 
@@ -114,7 +114,7 @@ class IoUCoverage(_SharedInterestBase):
 class GTCoverage(_SharedInterestBase):
     """|G & S| / |G|; NaN where G is empty."""
 
-    def _score(self, maps, reference, masks) -> np.ndarray:
+    def _score(self, maps, reference, masks, context) -> np.ndarray:
         inter, g, _ = self._counts(maps, masks)
         return self._ratio(inter, g, g == 0)
 
@@ -123,6 +123,6 @@ class GTCoverage(_SharedInterestBase):
 class SaliencyCoverage(_SharedInterestBase):
     """|G & S| / |S|; NaN where G or S is empty."""
 
-    def _score(self, maps, reference, masks) -> np.ndarray:
+    def _score(self, maps, reference, masks, context) -> np.ndarray:
         inter, g, s = self._counts(maps, masks)
         return self._ratio(inter, s, (g == 0) | (s == 0))

@@ -13,8 +13,10 @@ from salsweep.io import (
     decode_png,
     empty_table,
     load_maps,
+    load_probs,
     metric_frame,
     read_table,
+    stack_images,
     write_table,
 )
 
@@ -34,6 +36,46 @@ def ground_truth_masks(
     return has_mask, masks
 
 
+def shard_images(table: pd.DataFrame) -> np.ndarray:
+    """The table's images as one [N, H, W, C] uint8 array (a gray image gets C = 1)."""
+    images = stack_images([decode_png(blob) for blob in table["image"]])
+    return images[..., None] if images.ndim == 3 else images
+
+
+def aligned_probs(path: str, image_ids: list[str]) -> np.ndarray:
+    """The softmax vectors of ``path`` (salsweep.io.load_probs), checked to be in
+    ``image_ids`` order."""
+    ids, probs = load_probs(path)
+    if ids != image_ids:
+        raise ValueError(f"{path}: image ids differ from the maps' ids")
+    return probs
+
+
+def condition_context(
+    table: pd.DataFrame,
+    image_ids: list[str],
+    needs: set[str],
+    *,
+    clean_images_path: str | None,
+    probs_path: str | None,
+    clean_probs_path: str | None,
+):
+    """The MetricContext of a shard (without pred maps): the copy and the clean images
+    where a listed metric needs "images", the two softmax files where one needs "probs"."""
+    from salsweep.metrics import MetricContext
+
+    fields = {}
+    if "images" in needs and clean_images_path is not None:
+        clean = read_table(clean_images_path)
+        if clean["image_id"].tolist() != image_ids:
+            raise ValueError(f"{clean_images_path}: image ids differ from the maps' ids")
+        fields["images"], fields["clean_images"] = shard_images(table), shard_images(clean)
+    if "probs" in needs and probs_path is not None and clean_probs_path is not None:
+        fields["probs"] = aligned_probs(probs_path, image_ids)
+        fields["clean_probs"] = aligned_probs(clean_probs_path, image_ids)
+    return MetricContext(**fields)
+
+
 def score_shard(
     maps_path: str,
     images_path: str,
@@ -44,7 +86,15 @@ def score_shard(
     condition: Condition,
     model: str,
     method: str,
+    clean_images_path: str | None = None,
+    probs_path: str | None = None,
+    clean_probs_path: str | None = None,
 ) -> None:
+    """``clean_images_path``, ``probs_path``, ``clean_probs_path``: the clean shard's images
+    and the two classify softmax files, for the metrics that need them (ris, ros,
+    lipschitz); None where the rule does not give them (then those metrics are skipped)."""
+    from dataclasses import replace
+
     from salsweep.metrics import METRIC_INFO, score_maps
 
     result = load_maps(maps_path)
@@ -64,6 +114,18 @@ def score_shard(
         len(result.target_names),
         " and their clean maps" if reference is not None else "",
     )
+    needs = {r for s in metric_specs for r in METRIC_INFO[s["name"]]["requires"]}
+    context = condition_context(
+        table,
+        result.image_ids,
+        needs,
+        clean_images_path=clean_images_path,
+        probs_path=probs_path,
+        clean_probs_path=clean_probs_path,
+    )
+    # truth-vs-pred metrics: the truth row is scored against the pred map of the same image
+    pred_index = result.target_names.index("pred") if "pred" in result.target_names else None
+
     # Mask metrics are scored for the images that have a mask (a photo without a box gets
     # none, not NaN); every other metric for every image.
     has_mask, masks = ground_truth_masks(table, result.maps.shape[2:])
@@ -73,8 +135,16 @@ def score_shard(
     frames = []
     for t, target in enumerate(result.target_names):
         ref = reference.maps[:, t] if reference is not None else None
+        target_context = context
+        if target == "truth" and pred_index is not None:
+            target_context = replace(context, pred_maps=result.maps[:, pred_index])
         scores = (
-            [(label, ids, v) for label, v in score_maps(other, result.maps[:, t], ref).items()]
+            [
+                (label, ids, v)
+                for label, v in score_maps(
+                    other, result.maps[:, t], ref, context=target_context
+                ).items()
+            ]
             if n
             else []
         )
