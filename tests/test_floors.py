@@ -251,3 +251,40 @@ def test_floors_job_rows_do_not_depend_on_sharding(tmp_path, standins):
     split = split.sort_values(FLOOR_KEYS).reset_index(drop=True)
     pd.testing.assert_frame_equal(whole, split)
     assert whole["value"].to_numpy().tobytes() == split["value"].to_numpy().tobytes()
+
+
+def test_floor_summary_rows_have_the_floor_perturbation_and_no_level():
+    from salsweep.stages.aggregate import summarize
+    from salsweep.stats import mean_ci
+
+    values = [0.1, 0.3, 0.8]
+    floors = pd.DataFrame(
+        {
+            "dataset": "d",
+            "model": "m",
+            "method": "vanilla_gradient",
+            "target": "truth",
+            "floor": "randomised_all",
+            "image_id": ["a", "b", "c"],
+            "metric": "xcorr",
+            "value": values,
+        }
+    )[FLOOR_COLUMNS]
+    predictions = pd.DataFrame(
+        {
+            "dataset": ["d"],
+            "model": ["m"],
+            "perturbation": ["clean"],
+            "level": [0.0],
+            "correct": [True],
+        }
+    )
+    empty = pd.DataFrame(columns=["dataset", "model", "perturbation", "level", "method"])
+    metrics = empty.assign(target=[], metric=[], value=[])
+    summary = summarize(predictions, metrics, floors)
+    row = summary[summary["perturbation"] == "floor:randomised_all"].iloc[0]
+    n, mean, low, high = mean_ci(np.asarray(values))
+    assert np.isnan(row["level"]) and row["method"] == "vanilla_gradient"
+    assert (row["n"], row["mean"], row["ci_low"], row["ci_high"]) == (n, mean, low, high)
+    assert row["mean"] == pytest.approx(0.4)
+    assert summary["metric"].tolist() == ["accuracy", "xcorr"]
