@@ -288,3 +288,20 @@ def test_floor_summary_rows_have_the_floor_perturbation_and_no_level():
     assert (row["n"], row["mean"], row["ci_low"], row["ci_high"]) == (n, mean, low, high)
     assert row["mean"] == pytest.approx(0.4)
     assert summary["metric"].tolist() == ["accuracy", "xcorr"]
+
+
+def test_floors_key_turns_the_jobs_on_and_off(tmp_path, standins):
+    from conftest import run_snakemake, tiny_study, write_config
+    from test_pipeline import planned_jobs
+
+    config = tiny_study(standins)
+    default = planned_jobs(run_snakemake(tmp_path, write_config(tmp_path, config), "-n"))
+    # one job per (dataset, model, method, shard): 2 pairs x 2 methods x 1 shard
+    assert default["floors"] == 4
+    assert default["changes"] == 2  # one per (dataset, model, shard)
+    off = write_config(tmp_path, {**config, "floors": []}, "off.yaml")
+    assert "floors" not in planned_jobs(run_snakemake(tmp_path, off, "-n"))
+    bad = write_config(tmp_path, {**config, "floors": ["random_pixels"]}, "bad.yaml")
+    result = run_snakemake(tmp_path, bad, "-n", check=False)
+    assert result.returncode != 0
+    assert "random_pixels" in result.stdout + result.stderr

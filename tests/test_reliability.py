@@ -26,7 +26,14 @@ from PIL import Image
 from salsweep.io import encode_png, load_maps, read_table, write_json, write_table
 
 AGGREGATE = "results/tables/predictions.parquet"  # the aggregate rule: every table
-TABLES = ("predictions.parquet", "metrics.parquet", "summary.csv", "rejects.parquet")
+TABLES = (
+    "predictions.parquet",
+    "metrics.parquet",
+    "summary.csv",
+    "rejects.parquet",
+    "changes.parquet",
+    "floors.parquet",
+)
 # Sliding window 4x4 with stride 2 on 16x16 images: a saliency job lasts a few seconds.
 SALIENCY = {
     "targets": ["truth", "pred"],
