@@ -7,6 +7,8 @@ rule aggregate:
         predictions=all_prediction_files(),
         metrics=all_metric_files() + all_model_metric_files(),
         rejects=all_rejects_files(),
+        changes=all_change_files(),
+        floors=all_floor_files(),
     output:
         predictions=PREDICTIONS_TABLE,
         metrics=METRICS_TABLE,
@@ -16,6 +18,8 @@ rule aggregate:
             category="Tables",
         ),
         rejects=REJECTS_TABLE,
+        changes=CHANGES_TABLE,
+        floors=FLOORS_TABLE,
     log:
         f"{RESULTS}/logs/aggregate.log",
     benchmark:

@@ -439,6 +439,82 @@ def table_targets():
         SUMMARY_TABLE,
         REJECTS_TABLE,
         EXAMPLES_TABLE,
+        CHANGES_TABLE,
+        FLOORS_TABLE,
+    ]
+
+
+# -- issue 12: input/output change of each copy (rule changes), noise floors (rule floors)
+CHANGES = f"{RESULTS}/changes/{{dataset}}/{{model}}/shard-{{shard}}.parquet"
+CHANGES_TABLE = f"{RESULTS}/tables/changes.parquet"
+FLOOR_MAPS = f"{RESULTS}/floors/{{dataset}}/{{model}}/{{method}}/{{floor}}/shard-{{shard}}.safetensors"
+FLOOR_METRICS = (
+    f"{RESULTS}/floor_metrics/{{dataset}}/{{model}}/{{method}}/shard-{{shard}}.parquet"
+)
+FLOORS_TABLE = f"{RESULTS}/tables/floors.parquet"
+# Config order does not matter: a job computes its floors in salsweep.io.FLOOR_NAMES order.
+FLOORS = list(config["floors"])
+
+
+def perturbed_conditions(dataset):
+    return STUDY.conditions(dataset, include_clean=False)
+
+
+def change_inputs(wildcards):
+    clean = dict(wildcards.items(), perturbation=CLEAN, level=CLEAN_LEVEL)
+    copies = perturbed_conditions(wildcards.dataset)
+    return {
+        "clean_images": fill(PERTURBED, **clean),
+        "clean_probs": fill(PROBS, **clean),
+        "images": [
+            fill(PERTURBED, **wildcards, perturbation=c.perturbation, level=c.level)
+            for c in copies
+        ],
+        "probs": [
+            fill(PROBS, **wildcards, perturbation=c.perturbation, level=c.level)
+            for c in copies
+        ],
+    }
+
+
+def change_conditions(wildcards):
+    """(perturbation, level) of each entry of change_inputs' images and probs."""
+    return [[c.perturbation, c.level] for c in perturbed_conditions(wildcards.dataset)]
+
+
+def all_change_files():
+    return [
+        fill(CHANGES, dataset=dataset, model=model, shard=shard)
+        for dataset, model in STUDY.pairs()
+        for shard in STUDY.shards(dataset)
+    ]
+
+
+def floor_inputs(wildcards):
+    clean = dict(wildcards.items(), perturbation=CLEAN, level=CLEAN_LEVEL)
+    inputs = model_inputs(wildcards)
+    inputs["images"] = fill(PERTURBED, **clean)
+    inputs["reference"] = fill(MAPS, **clean)
+    if wildcards.method == REALTIME_MASK:
+        inputs["masker"] = fill(MASKER, **wildcards)
+    return inputs
+
+
+def floor_drift_specs():
+    from salsweep.metrics import drift_metric_specs
+
+    return drift_metric_specs(STUDY.metric_specs())
+
+
+def all_floor_files():
+    """Floors shards; none (no jobs) when floors is [] or the study has no drift metric."""
+    if not FLOORS or not floor_drift_specs():
+        return []
+    return [
+        fill(FLOOR_METRICS, dataset=dataset, model=model, method=method, shard=shard)
+        for dataset, model in STUDY.pairs()
+        for method in STUDY.methods
+        for shard in STUDY.shards(dataset)
     ]
 
 

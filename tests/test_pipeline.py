@@ -78,6 +78,46 @@ def test_tables_have_the_documented_columns(study_run):
     assert (summary["metric"] == "accuracy").any()
 
 
+def test_floors_and_changes_tables(study_run):
+    from salsweep.io import CHANGE_COLUMNS, FLOOR_COLUMNS, read_summary
+
+    workdir, _, _ = study_run
+    tables = workdir / "results" / "tables"
+    changes = pd.read_parquet(tables / "changes.parquet")
+    assert list(changes.columns) == CHANGE_COLUMNS
+    # one row per perturbed copy: 12 images x 2 sweeps x 2 levels, per (dataset, model)
+    assert changes.groupby(["dataset", "model"]).size().to_dict() == {
+        ("digits", "cnn"): 48,
+        ("tiny", "vit"): 48,
+    }
+    assert "clean" not in set(changes["perturbation"])
+    assert changes["flipped"].dtype == bool
+    assert changes["ssim"].between(-1, 1).all() and changes["input_l2"].gt(0).all()
+    predictions = pd.read_parquet(tables / "predictions.parquet")
+    keys = ["dataset", "model", "perturbation", "level", "image_id"]
+    clean = predictions[predictions["perturbation"] == "clean"]
+    merged = changes.merge(predictions, on=keys).merge(
+        clean[["dataset", "model", "image_id", "pred"]], on=["dataset", "model", "image_id"]
+    )
+    assert len(merged) == len(changes)
+    assert (merged["flipped"] == (merged["pred_x"] != merged["pred_y"])).all()
+
+    floors = pd.read_parquet(tables / "floors.parquet")
+    assert list(floors.columns) == FLOOR_COLUMNS
+    assert set(floors["floor"]) == {"random_logit", "randomised_head", "randomised_all"}
+    assert set(floors["metric"]) == {"ssd", "xcorr"}  # the study's drift metrics
+    # 24 images x 2 methods x 2 targets x 3 floors x 2 drift metrics
+    assert len(floors) == 24 * 2 * 2 * 3 * 2
+    for floor in ("random_logit", "randomised_head", "randomised_all"):
+        for method in ("sliding_window", "vanilla_gradient"):
+            path = workdir / f"results/floors/tiny/vit/{method}/{floor}/shard-0.safetensors"
+            assert path.is_file()
+    summary = read_summary(tables / "summary.csv")
+    rows = summary[summary["perturbation"].str.startswith("floor:")]
+    assert len(rows) == 2 * 2 * 2 * 3 * 2
+    assert rows["level"].isna().all() and (rows["n"] == 12).all()
+
+
 def test_every_image_is_classified_at_every_level(study_run):
     workdir, _, _ = study_run
     predictions = pd.read_parquet(workdir / "results/tables/predictions.parquet")
@@ -247,7 +287,8 @@ def test_rerun_does_nothing_and_a_level_edit_reruns_only_its_dependents(study_ru
     assert plan["classify"] == 2
     assert plan["saliency"] == 4
     assert plan["map_metrics"] == 4
-    for rule in ("dataset", "dataset_train_split", "train"):
+    assert plan["changes"] == 2  # one per (dataset, model, shard): it reads every copy
+    for rule in ("dataset", "dataset_train_split", "train", "floors"):
         assert rule not in plan
     assert plan["aggregate"] == 1
 

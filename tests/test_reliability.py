@@ -26,7 +26,14 @@ from PIL import Image
 from salsweep.io import encode_png, load_maps, read_table, write_json, write_table
 
 AGGREGATE = "results/tables/predictions.parquet"  # the aggregate rule: every table
-TABLES = ("predictions.parquet", "metrics.parquet", "summary.csv", "rejects.parquet")
+TABLES = (
+    "predictions.parquet",
+    "metrics.parquet",
+    "summary.csv",
+    "rejects.parquet",
+    "changes.parquet",
+    "floors.parquet",
+)
 # Sliding window 4x4 with stride 2 on 16x16 images: a saliency job lasts a few seconds.
 SALIENCY = {
     "targets": ["truth", "pred"],
@@ -455,24 +462,24 @@ def test_sliding_window_maps_do_not_depend_on_shard_size(tiny_shard, standins):
 
 def test_saliency_job_decodes_one_call_of_images_at_a_time(tiny_shard, standins, monkeypatch):
     """Images are decoded per explain() call, never the whole shard at once."""
-    from salsweep.stages import saliency
+    from salsweep import model_jobs
 
     folder, _, _ = tiny_shard
-    images, labels = tiny_images(saliency.IMAGES_PER_CALL * 2 + 3, size=16, seed=4)
+    images, labels = tiny_images(model_jobs.IMAGES_PER_CALL * 2 + 3, size=16, seed=4)
     decoded: list[int] = []
-    decode_rows = saliency.decode_rows
+    decode_rows = model_jobs.decode_rows
 
     def counting(table, rows):
         decoded.append(len(rows))
         return decode_rows(table, rows)
 
-    monkeypatch.setattr(saliency, "decode_rows", counting)
+    monkeypatch.setattr(model_jobs, "decode_rows", counting)
     spec = {"source": "hf", "path": str(standins["vit"])}
     maps = explain(
         folder, write_shard(folder, images, labels, "many"), spec, "vanilla_gradient", {}
     )
     assert maps.shape == (len(images), 2, 16, 16)
-    assert decoded == [saliency.IMAGES_PER_CALL] * 2 + [3]
+    assert decoded == [model_jobs.IMAGES_PER_CALL] * 2 + [3]
 
 
 def test_rows_by_size_reads_sizes_without_decoding_and_decode_rows_stacks():

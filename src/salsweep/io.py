@@ -339,3 +339,30 @@ def read_summary(path: str | os.PathLike) -> pd.DataFrame:
         keep_default_na=False,
         na_values={c: [""] for c in SUMMARY_FLOATS},
     )
+
+
+# --- issue 12: input/output change of each perturbed copy, and the noise floors -----------
+
+# changes.parquet: one row per perturbed copy of an image, per model (contract C2).
+CHANGE_COLUMNS = [
+    "dataset",
+    "model",
+    "perturbation",
+    "level",
+    "image_id",
+    "psnr",
+    "ssim",
+    "input_l2",
+    "kl",
+    "prob_clean_pred",
+    "flipped",
+]
+CHANGE_KEYS = ["dataset", "model", "perturbation", "level", "image_id"]
+# floors.parquet: drift of each floor map from the clean map (contract C3).
+FLOOR_COLUMNS = ["dataset", "model", "method", "target", "floor", "image_id", "metric", "value"]
+FLOOR_KEYS = ["dataset", "model", "method", "floor", "target", "metric", "image_id"]
+FLOOR_NAMES = ("random_logit", "randomised_head", "randomised_all")
+# summary.csv's perturbation for a floor's rows ("floor:random_logit"); their level is NaN.
+FLOOR_PREFIX = "floor:"
+CHANGE_FLOATS = {"psnr", "ssim", "input_l2", "kl", "prob_clean_pred"}
+NUMERIC_COLUMNS |= CHANGE_FLOATS

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -103,3 +104,57 @@ def predict_padded(classifier: Any, images: np.ndarray, batch_size: int) -> np.n
     if n and pad:
         images = np.concatenate([images, np.repeat(images[-1:], pad, axis=0)])
     return classifier.predict_proba(images, batch_size=batch_size)[:n]
+
+
+# Images handed to one explain() call: bounds memory whatever the shard size.
+IMAGES_PER_CALL = 16
+
+
+def build_explainer(
+    method: str,
+    method_params: dict,
+    *,
+    seed: int,
+    batch_size: int | str,
+    masker_path: str | None = None,
+) -> Any:
+    """The saliency method of a job. A method's own ``batch_size`` wins over the job's;
+    unless the config fixes it, the method seed depends on the study seed and the method
+    only, so every copy of an image (clean, perturbed, floors) gets the same random masks."""
+    from salsweep.saliency import SALIENCY_METHODS
+    from salsweep.seeding import derive_seed
+
+    params = dict(method_params)
+    if masker_path is not None:
+        params["masker_path"] = masker_path
+    batch_size = params.pop("batch_size", batch_size)
+    method_seed = params.pop("seed", None)
+    if method_seed is None:
+        method_seed = derive_seed(seed, "saliency", method) % (2**31)
+    return SALIENCY_METHODS.get(method)(seed=method_seed, batch_size=batch_size, **params)
+
+
+def explain_table(
+    explainer: Any,
+    classifier: Any,
+    table: pd.DataFrame,
+    targets: np.ndarray,
+    on_chunk: Callable[[int], object] | None = None,
+) -> tuple[np.ndarray, list[tuple[tuple[int, int], np.ndarray]]]:
+    """Maps float32 [N, T, H, W] of ``targets`` [N, T] for the images of ``table``, decoded
+    per call; and the (size, rows) groups they were explained in. ``on_chunk(n)`` is
+    called after each call of n images (progress)."""
+    groups = rows_by_size(table)  # images are decoded per call, not all up front
+    maps: np.ndarray | None = None
+    for _, rows in groups:
+        for start in range(0, len(rows), IMAGES_PER_CALL):
+            chunk = rows[start : start + IMAGES_PER_CALL]
+            result = explainer.explain(classifier, decode_rows(table, chunk), targets[chunk])
+            if maps is None:
+                maps = np.zeros((len(table), *result.shape[1:]), dtype=np.float32)
+            maps[chunk] = result
+            if on_chunk is not None:
+                on_chunk(len(chunk))
+    if maps is None:
+        maps = np.zeros((0, targets.shape[1], 1, 1), dtype=np.float32)
+    return maps, groups

@@ -11,4 +11,8 @@ run_script(
     out_metrics=snakemake.output.metrics,
     out_summary=snakemake.output.summary,
     out_rejects=snakemake.output.rejects,
+    change_paths=list(snakemake.input.changes),
+    floor_paths=list(snakemake.input.floors),
+    out_changes=snakemake.output.changes,
+    out_floors=snakemake.output.floors,
 )

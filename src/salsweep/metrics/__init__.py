@@ -25,6 +25,17 @@ METRIC_INFO: dict[str, dict[str, Any]] = {
 }
 
 
+def drift_metric_specs(metric_specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The drift metrics among ``metric_specs``: those scored against a reference map
+    (and no mask); what the noise floors are scored with."""
+    return [
+        spec
+        for spec in metric_specs
+        if "reference" in METRIC_INFO[spec["name"]]["requires"]
+        and "mask" not in METRIC_INFO[spec["name"]]["requires"]
+    ]
+
+
 def score_maps(
     metric_specs: list[dict[str, Any]],
     maps: np.ndarray,
@@ -68,6 +79,7 @@ __all__ = [
     "MapMetric",
     "MetricContext",
     "check_metric",
+    "drift_metric_specs",
     "metric_label",
     "score_maps",
 ]

@@ -45,6 +45,15 @@ class Classifier(nn.Module):
         """The default Grad-CAM target layer (the last conv stage, or a ViT's last norm)."""
         return None
 
+    def classification_layer(self) -> nn.Module:
+        """The layer that maps features to logits (what ``randomised_head`` re-initialises).
+
+        Every source overrides this; a new source must too, or the floors name it here."""
+        raise NotImplementedError(
+            f"model source {getattr(self, 'name', type(self).__name__)!r} does not name its "
+            "classification layer (Classifier.classification_layer)"
+        )
+
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device

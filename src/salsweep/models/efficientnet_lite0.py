@@ -76,3 +76,7 @@ class EfficientNetLite0(Classifier):
         """The head stage (1x1 conv 320->1280, BN, ReLU6) on the 7x7 grid after the last
         MBConv block: exactly the features the global pool and the classifier see."""
         return self.head
+
+    def classification_layer(self) -> nn.Module:
+        """The final linear layer (1280 -> 1000) after the global pool."""
+        return self.fc

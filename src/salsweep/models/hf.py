@@ -270,6 +270,17 @@ class HFClassifier(Classifier):
             return names[stages[-1]][-1]
         return None
 
+    def classification_layer(self) -> nn.Module:
+        """The ``classifier`` attribute every transformers ``*ForImageClassification`` has:
+        a Linear for ViT/DeiT and ConvNeXt, Sequential(Flatten, Linear) for ResNet."""
+        layer = getattr(self.model, "classifier", None)
+        if not isinstance(layer, nn.Module):
+            raise ValueError(
+                f"hf model {self.source_path!r} ({self.model_type or 'unknown type'}) has no "
+                "'classifier' module, so its classification layer cannot be found"
+            )
+        return layer
+
     def token_layout(self) -> TokenLayout | None:
         """Token-to-patch layout for ViT-like models (None for conv nets)."""
         return vit_token_layout(self)

@@ -117,6 +117,9 @@ class SmallCNN(Classifier):
     def gradcam_layer(self) -> nn.Module:
         return self.block3
 
+    def classification_layer(self) -> nn.Module:
+        return self.fc
+
 
 def save_small_cnn(model: SmallCNN, path: str | os.PathLike) -> None:
     """Write weights + normalisation stats (tensors) and architecture (metadata), atomically."""

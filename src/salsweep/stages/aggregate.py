@@ -9,6 +9,11 @@ import numpy as np
 import pandas as pd
 
 from salsweep.io import (
+    CHANGE_COLUMNS,
+    CHANGE_KEYS,
+    FLOOR_COLUMNS,
+    FLOOR_KEYS,
+    FLOOR_PREFIX,
     METRIC_COLUMNS,
     METRIC_KEYS,
     PREDICTION_COLUMNS,
@@ -36,8 +41,35 @@ def concat_tables(paths: list[str], columns: list[str], sort_by: list[str]) -> p
     return table.sort_values(sort_by, kind="stable").reset_index(drop=True)
 
 
-def summarize(predictions: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+def floor_summary_rows(floors: pd.DataFrame) -> list[tuple]:
+    """Mean and 95% t-interval of each floor's drift values: summary rows with perturbation
+    "floor:<floor>" and an empty (NaN) level."""
     rows = []
+    keys = ["dataset", "model", "floor", "method", "target", "metric"]
+    for (dataset, model, floor, method, target, metric), group in floors.groupby(keys, sort=True):
+        n, mean, low, high = mean_ci(group["value"].to_numpy(dtype=np.float64))
+        rows.append(
+            (
+                dataset,
+                model,
+                FLOOR_PREFIX + floor,
+                np.nan,
+                method,
+                target,
+                metric,
+                n,
+                mean,
+                low,
+                high,
+            )
+        )
+    return rows
+
+
+def summarize(
+    predictions: pd.DataFrame, metrics: pd.DataFrame, floors: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    rows = [] if floors is None else floor_summary_rows(floors)
     for key, group in metrics.groupby(SUMMARY_GROUP, sort=True, dropna=False):
         n, mean, low, high = mean_ci(group["value"].to_numpy(dtype=np.float64))
         rows.append((*key, n, mean, low, high))
@@ -59,21 +91,36 @@ def aggregate(
     out_metrics: str,
     out_summary: str,
     out_rejects: str,
+    *,
+    change_paths: list[str] = (),
+    floor_paths: list[str] = (),
+    out_changes: str | None = None,
+    out_floors: str | None = None,
 ) -> None:
+    """``out_changes`` / ``out_floors``: where to gather the changes and floors shards
+    (written, empty if there are none, whenever given)."""
     predictions = concat_tables(prediction_paths, PREDICTION_COLUMNS, PREDICTION_KEYS)
     metrics = concat_tables(metric_paths, METRIC_COLUMNS, METRIC_KEYS)
     rejects = gather_rejects(reject_paths)
-    summary = summarize(predictions, metrics)
+    floors = concat_tables(list(floor_paths), FLOOR_COLUMNS, FLOOR_KEYS)
+    summary = summarize(predictions, metrics, floors)
     write_table(predictions, out_predictions)
     write_table(metrics, out_metrics)
     write_table(rejects, out_rejects)
     write_summary(summary, out_summary)
+    if out_floors is not None:
+        write_table(floors, out_floors)
+    if out_changes is not None:
+        changes = concat_tables(list(change_paths), CHANGE_COLUMNS, CHANGE_KEYS)
+        changes["flipped"] = changes["flipped"].astype(bool)
+        write_table(changes, out_changes)
     log.info(
-        "predictions %d rows, metrics %d rows, summary %d rows, rejects %d",
+        "predictions %d rows, metrics %d rows, summary %d rows, rejects %d, floors %d",
         len(predictions),
         len(metrics),
         len(summary),
         len(rejects),
+        len(floors),
     )
 
 

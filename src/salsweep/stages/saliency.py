@@ -7,15 +7,10 @@ import logging
 import numpy as np
 
 from salsweep.io import SaliencyMaps, read_table, save_maps
-from salsweep.model_jobs import decode_rows, load_job_classifier, log_loaded, rows_by_size
+from salsweep.model_jobs import build_explainer, explain_table, load_job_classifier, log_loaded
 from salsweep.progress import progress
-from salsweep.seeding import derive_seed
 
 log = logging.getLogger(__name__)
-
-# Images handed to one explain() call: bounds memory whatever the shard size.
-IMAGES_PER_CALL = 16
-
 
 # Explaining every class is for small label sets (seed 000's CIFAR-10 all-classes grid).
 MAX_ALL_CLASSES = 100
@@ -93,30 +88,12 @@ def explain_shard(
     targets = target_indices(predictions, target_names)
 
     method_class = SALIENCY_METHODS.get(method)
-    groups = rows_by_size(table)  # images are decoded per call, not all up front
-    params = dict(method_params)
-    if masker_path is not None:
-        params["masker_path"] = masker_path
-    batch_size = params.pop("batch_size", batch_size)  # a method's own batch size wins
-    # Unless the config fixes it, the method seed depends on the study seed and the method
-    # only, so the clean and perturbed copies of an image get the same random masks.
-    method_seed = params.pop("seed", None)
-    if method_seed is None:
-        method_seed = derive_seed(seed, "saliency", method) % (2**31)
-    explainer = method_class(seed=method_seed, batch_size=batch_size, **params)
+    explainer = build_explainer(
+        method, method_params, seed=seed, batch_size=batch_size, masker_path=masker_path
+    )
     log_loaded(f"{len(table)} images x {len(target_names)} targets, {method}", spec, classifier)
-    maps: np.ndarray | None = None
     with progress(len(table), f"explained ({method})", log) as done:
-        for _, rows in groups:
-            for start in range(0, len(rows), IMAGES_PER_CALL):
-                chunk = rows[start : start + IMAGES_PER_CALL]
-                result = explainer.explain(classifier, decode_rows(table, chunk), targets[chunk])
-                if maps is None:
-                    maps = np.zeros((len(table), *result.shape[1:]), dtype=np.float32)
-                maps[chunk] = result
-                done.update(len(chunk))
-    if maps is None:
-        maps = np.zeros((0, len(target_names), 1, 1), dtype=np.float32)
+        maps, groups = explain_table(explainer, classifier, table, targets, on_chunk=done.update)
     out = SaliencyMaps(
         maps=maps,
         targets=targets.astype(np.int64).reshape(len(table), len(target_names)),
