@@ -1,5 +1,7 @@
 """metrics_{dataset}_{model}_{sweep}.png: every map metric against one sweep's level, one
-panel per (method, metric), a line per target; panels wrap so the figure stays readable."""
+panel per (method, metric), a line per target; panels wrap so the figure stays readable.
+Where summary.csv has noise-floor rows (perturbation ``floor:<floor>``), each drift metric's
+panel also draws every floor as a horizontal band (its mean and 95% CI)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,11 @@ from salsweep.figures.panels import (
     Sweep,
     clean_apart_handle,
     draw_clean_apart,
+    draw_floor_bands,
     fixed_grid,
+    floor_legend_handles,
+    floor_order,
+    floor_rows,
     set_level_axis,
     sweeps_from,
     with_clean_reference,
@@ -59,6 +65,7 @@ def metrics_figure(
         & summary["target"].isin(MAIN_TARGETS)
     ]
     clean = pair[pair["perturbation"] == CLEAN]
+    floors = floor_rows(pair)
     table = with_clean_reference(pair, {sweep.name: sweep})
     table = table[table["perturbation"] == sweep.name].sort_values("level", kind="stable")
     if table.empty:
@@ -72,20 +79,29 @@ def metrics_figure(
     ncols = min(NCOLS, len(names))
     slots = panel_slots(methods, names, ncols)
     nrows = max(slots.values()) // ncols + 1
+    floor_names = floor_order(floors["floor"])
+    # One target's floors (truth first), so that a panel holds at most one band per floor.
+    floor_target = next((t for t in targets if t in set(floors["target"])), None)
+    floors = floors[floors["target"] == floor_target]
+    # A second legend row names the floors: room for it only where there are floors.
+    extra_top = 0.4 if floor_names else 0.0
     fig, axes, (width, height) = fixed_grid(
         nrows,
         ncols,
         cell=CELL,
-        pad=(0.95, 2.15),
-        margins=(0.6, 0.35, 0.7, 1.45),
+        pad=(0.95, 2.15 + extra_top),
+        margins=(0.6, 0.35, 0.7, 1.45 + extra_top),
         spacing=(0.3, 0.75),
         sharex=True,
     )
     flat = list(axes.flat)
     panels = dict(iter(table.groupby(["method", "metric", "target"], sort=False)))
     refs = dict(iter(clean.groupby(["method", "metric", "target"], sort=False)))
+    floor_panels = dict(iter(floors.groupby(["method", "metric"], sort=False)))
     for (method, metric), slot in slots.items():
         ax = flat[slot]
+        if (method, metric) in floor_panels:
+            draw_floor_bands(ax, floor_panels[(method, metric)])
         for target in targets:
             line = panels.get((method, metric, target))
             if line is None:
@@ -126,6 +142,17 @@ def metrics_figure(
             loc="upper center",
             ncol=len(handles),
             bbox_to_anchor=(0.5, 1 - 0.4 / height),
+            frameon=False,
+            fontsize=8.5,
+            title_fontsize=8.5,
+        )
+    if floor_names:
+        fig.legend(
+            *floor_legend_handles(floor_names),
+            title=f"noise floors ({floor_target} target): mean and 95% CI",
+            loc="upper center",
+            ncol=min(3, len(floor_names)),
+            bbox_to_anchor=(0.5, 1 - 1.0 / height),
             frameon=False,
             fontsize=8.5,
             title_fontsize=8.5,
