@@ -684,9 +684,7 @@ def test_floor_bands_are_drawn_only_from_floor_rows(tmp_path, monkeypatch):
         & summary["perturbation"].str.startswith("floor:")
     ].set_index("perturbation")  # fmt: skip
     assert len(expected) == 3
-    np.testing.assert_allclose(
-        sorted(_floor_lines(xcorr)), sorted(expected["mean"]), rtol=1e-9
-    )
+    np.testing.assert_allclose(sorted(_floor_lines(xcorr)), sorted(expected["mean"]), rtol=1e-9)
     spans = [p for p in xcorr.patches if p.get_alpha() == pytest.approx(0.14)]
     assert len(spans) == 3
     assert _floor_lines(panels["entropy\nvanilla_gradient"]) == []  # no floors: no bands
@@ -748,9 +746,7 @@ def test_sanity_figure_titles_give_each_floors_mean_xcorr(tmp_path, monkeypatch)
         & (summary["metric"] == "xcorr") & (summary["target"] == "truth")
         & (summary["perturbation"] == "floor:randomised_all")
     ].iloc[0]  # fmt: skip
-    assert f"randomised_all\nmean XCorr {row['mean']:.2f} [{row['ci_low']:.2f}," in "".join(
-        titles
-    )
+    assert f"randomised_all\nmean XCorr {row['mean']:.2f} [{row['ci_low']:.2f}," in "".join(titles)
     assert titles[:2] == ["image photos-0\ntruth: a class name", "clean map\n(trained model)"]
 
 
