@@ -761,3 +761,15 @@ def test_figure_rules_with_nothing_to_draw_write_nothing(tmp_path):
 
 SUMMARY_HEADER = ["dataset", "model", "perturbation", "level", "method", "target", "metric",
                   "n", "mean", "ci_low", "ci_high"]  # fmt: skip
+
+
+def test_a_one_panel_metrics_figure_keeps_its_floor_legend_inside(tmp_path, monkeypatch):
+    perturbations = {"gaussian_blur": {"levels": [3, 7]}}
+    summary, _, _ = _summary_with_floors(tmp_path, perturbations)
+    only_xcorr = summary[summary["metric"].isin(["xcorr", "accuracy"])]
+    sweep = _sweeps(perturbations)["gaussian_blur"]
+    fig = _drawn_figure(
+        monkeypatch, metrics, metrics.metrics_figure, only_xcorr, "digits", "cnn", sweep
+    )
+    assert fig.get_figwidth() < 4  # one panel a row
+    assert len(fig.legends) == 2 and not _text_past_canvas(fig)

@@ -6,6 +6,7 @@ panel also draws every floor as a horizontal band (its mean and 95% CI)."""
 from __future__ import annotations
 
 import itertools
+import textwrap
 
 import matplotlib
 import numpy as np
@@ -83,8 +84,18 @@ def metrics_figure(
     # One target's floors (truth first), so that a panel holds at most one band per floor.
     floor_target = next((t for t in targets if t in set(floors["target"])), None)
     floors = floors[floors["target"] == floor_target]
-    # A second legend row names the floors: room for it only where there are floors.
-    extra_top = 0.4 if floor_names else 0.0
+    # A second legend names the floors, three to a row where the figure is wide enough
+    # (one panel is not): room for it only where there are floors.
+    floor_ncol = min(3 if CELL[0] * ncols >= 6 else 1, max(len(floor_names), 1))
+    floor_rows_needed = int(np.ceil(len(floor_names) / floor_ncol))
+    extra_top = 0.2 + 0.2 * floor_rows_needed if floor_names else 0.0
+    title = f"{model} on {dataset}: map metrics against {sweep.label}, {sweep.name} (95% CI)"
+    # A figure of one or two panels a row wraps its title (8.5 pt: ~13 characters an inch).
+    narrow = CELL[0] * ncols + 0.95 <= 7
+    if narrow:
+        title = textwrap.fill(title, int((CELL[0] * ncols + 0.95) * 13))
+    title_extra = 0.16 * title.count("\n")
+    extra_top += title_extra
     fig, axes, (width, height) = fixed_grid(
         nrows,
         ncols,
@@ -141,7 +152,7 @@ def metrics_figure(
             title="target",
             loc="upper center",
             ncol=len(handles),
-            bbox_to_anchor=(0.5, 1 - 0.4 / height),
+            bbox_to_anchor=(0.5, 1 - (0.4 + title_extra) / height),
             frameon=False,
             fontsize=8.5,
             title_fontsize=8.5,
@@ -151,17 +162,13 @@ def metrics_figure(
             *floor_legend_handles(floor_names),
             title=f"noise floors ({floor_target} target): mean and 95% CI",
             loc="upper center",
-            ncol=min(3, len(floor_names)),
-            bbox_to_anchor=(0.5, 1 - 1.0 / height),
+            ncol=floor_ncol,
+            bbox_to_anchor=(0.5, 1 - (1.0 + title_extra) / height),
             frameon=False,
             fontsize=8.5,
             title_fontsize=8.5,
         )
-    fig.suptitle(
-        f"{model} on {dataset}: map metrics against {sweep.label}, {sweep.name} (95% CI)",
-        y=1 - 0.1 / height,
-        fontsize=10.56 if width > 7 else 8.5,
-    )
+    fig.suptitle(title, y=1 - 0.1 / height, fontsize=8.5 if narrow else 10.56)
     save(fig, png, pdf, dpi)
 
 
