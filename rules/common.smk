@@ -452,9 +452,20 @@ def drift_vs_change_figures(ext):
     ]
 
 
+def computes_floors():
+    """Whether the study computes floor maps: floors listed, and a drift metric (one
+    that compares a map with the clean map) to score them (as floor_drift_specs)."""
+    from salsweep.metrics import METRIC_INFO
+
+    return bool(study_floors()) and any(
+        "reference" in METRIC_INFO[spec["name"]]["requires"]
+        for spec in STUDY.metric_specs()
+    )
+
+
 def sanity_pairs():
     """Pairs with a sanity figure: all of them, unless the study computes no floors."""
-    return STUDY.pairs() if study_floors() else []
+    return STUDY.pairs() if computes_floors() else []
 
 
 def sanity_figures(ext):
@@ -487,7 +498,7 @@ def lists_truth_vs_pred():
 def scale_table_targets():
     """sanity.csv where the study computes floors; truth_vs_pred.csv where it lists a
     truth-vs-pred metric."""
-    return ([SANITY_TABLE] if study_floors() else []) + (
+    return ([SANITY_TABLE] if computes_floors() else []) + (
         [TRUTH_VS_PRED_TABLE] if lists_truth_vs_pred() else []
     )
 
