@@ -23,6 +23,9 @@ include: "rules/floors.smk"
 include: "rules/aggregate.smk"
 include: "rules/examples.smk"
 include: "rules/figures.smk"
+include: "rules/sanity_examples.smk"
+include: "rules/sanity_table.smk"
+include: "rules/truth_vs_pred_table.smk"
 include: "rules/manifest.smk"
 
 

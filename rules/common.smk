@@ -429,6 +429,8 @@ def figure_targets():
         targets.extend(method_grid_figures(ext))
         targets.extend(metric_figures(ext))
         targets.extend(grid_figures(ext))
+        targets.extend(drift_vs_change_figures(ext))
+        targets.extend(sanity_figures(ext))
     return targets
 
 
@@ -441,7 +443,7 @@ def table_targets():
         EXAMPLES_TABLE,
         CHANGES_TABLE,
         FLOORS_TABLE,
-    ]
+    ] + scale_table_targets()
 
 
 # -- issue 12: input/output change of each copy (rule changes), noise floors (rule floors)
@@ -520,6 +522,71 @@ def all_floor_files():
 
 def all_targets():
     return table_targets() + figure_targets() + [MANIFEST]
+
+
+# -- the report's "Scale" (issue 12): drift against change, sanity check, truth vs pred ------
+# CHANGES_TABLE and FLOOR_MAPS: the changes and floors rules' outputs (above).
+SANITY_EXAMPLES = f"{RESULTS}/sanity_examples/{{dataset}}/{{model}}.parquet"
+SANITY_TABLE = f"{RESULTS}/tables/sanity.csv"
+TRUTH_VS_PRED_TABLE = f"{RESULTS}/tables/truth_vs_pred.csv"
+DRIFT_VS_CHANGE_FIGURE = (
+    f"{RESULTS}/figures/drift_vs_change_{{dataset}}_{{model}}.{{ext}}"
+)
+SANITY_FIGURE = f"{RESULTS}/figures/sanity_{{dataset}}_{{model}}.{{ext}}"
+TRUTH_VS_PRED_METRICS = ("truth_pred_ssd", "truth_pred_xcorr")
+
+
+def drift_vs_change_figures(ext):
+    return [
+        fill(DRIFT_VS_CHANGE_FIGURE, dataset=d, model=m, ext=ext)
+        for d, m in STUDY.pairs()
+    ]
+
+
+def computes_floors():
+    """Whether the study computes floor maps: floors listed, and a drift metric to score
+    them (exactly when all_floor_files() is not empty)."""
+    return bool(FLOORS) and bool(floor_drift_specs())
+
+
+def sanity_pairs():
+    """Pairs with a sanity figure: all of them, unless the study computes no floors."""
+    return STUDY.pairs() if computes_floors() else []
+
+
+def sanity_figures(ext):
+    return [fill(SANITY_FIGURE, dataset=d, model=m, ext=ext) for d, m in sanity_pairs()]
+
+
+def sanity_example_tables():
+    return [fill(SANITY_EXAMPLES, dataset=d, model=m) for d, m in sanity_pairs()]
+
+
+def sanity_example_inputs(wildcards):
+    """Shard 0's clean maps (one per method), its floor maps (per method, per floor) and
+    its clean images: the example image is that shard's first."""
+    where = dict(wildcards.items(), perturbation=CLEAN, level=CLEAN_LEVEL, shard="0")
+    return {
+        "clean_maps": [fill(MAPS, **where, method=method) for method in STUDY.methods],
+        "floor_maps": [
+            fill(FLOOR_MAPS, **where, method=method, floor=floor)
+            for method in STUDY.methods
+            for floor in FLOORS
+        ],
+        "images": fill(PERTURBED, **where),
+    }
+
+
+def lists_truth_vs_pred():
+    return any(s["name"] in TRUTH_VS_PRED_METRICS for s in STUDY.metric_specs())
+
+
+def scale_table_targets():
+    """sanity.csv where the study computes floors; truth_vs_pred.csv where it lists a
+    truth-vs-pred metric."""
+    return ([SANITY_TABLE] if computes_floors() else []) + (
+        [TRUTH_VS_PRED_TABLE] if lists_truth_vs_pred() else []
+    )
 
 
 def record_run_start():

@@ -6,6 +6,8 @@ localrules:
     figure_drift,
     figure_method_grids,
     figure_class_grids,
+    figure_drift_vs_change,
+    figure_sanity,
 
 
 rule figure_accuracy:
@@ -151,6 +153,53 @@ rule figure_class_grids:
         dpi=config["figures"]["dpi"],
     script:
         "../workflow/scripts/figure_class_grids.py"
+
+
+rule figure_drift_vs_change:
+    input:
+        summary=SUMMARY_TABLE,
+        changes=CHANGES_TABLE,
+    output:
+        png=report(
+            drift_vs_change_figures("png"),
+            caption="../workflow/report/drift_vs_change.rst",
+            category="Scale",
+        ),
+        pdf=drift_vs_change_figures("pdf"),
+    log:
+        f"{RESULTS}/logs/figure_drift_vs_change.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figure_drift_vs_change.tsv"
+    conda:
+        "../envs/plotting.yaml"
+    params:
+        pairs=STUDY.pairs(),
+        dpi=config["figures"]["dpi"],
+    script:
+        "../workflow/scripts/figure_drift_vs_change.py"
+
+
+rule figure_sanity:
+    input:
+        examples=sanity_example_tables(),
+        summary=SUMMARY_TABLE,
+    output:
+        png=report(
+            sanity_figures("png"),
+            caption="../workflow/report/sanity.rst",
+            category="Scale",
+        ),
+        pdf=sanity_figures("pdf"),
+    log:
+        f"{RESULTS}/logs/figure_sanity.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figure_sanity.tsv"
+    conda:
+        "../envs/plotting.yaml"
+    params:
+        dpi=config["figures"]["dpi"],
+    script:
+        "../workflow/scripts/figure_sanity.py"
 
 
 rule figures:

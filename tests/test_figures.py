@@ -509,3 +509,267 @@ def test_class_grids_with_nothing_to_draw_write_nothing(tmp_path):
     `--forcerun figure_class_grids` then runs it with nothing to do, and it succeeds."""
     class_grids.draw_class_grids(str(tmp_path / "absent.parquet"), [], [], [], 80)
     assert not list(tmp_path.iterdir())
+
+
+# -- the report's "Scale": floors, drift against change, sanity (issue 12, contracts C2/C3) --
+FLOORS = ("random_logit", "randomised_head", "randomised_all")
+CHANGE_COLUMNS = ["dataset", "model", "perturbation", "level", "image_id", "psnr", "ssim",
+                  "input_l2", "kl", "prob_clean_pred", "flipped"]  # fmt: skip
+FLOOR_COLUMNS = ["dataset", "model", "method", "target", "floor", "image_id", "metric", "value"]
+
+
+def _floor_table(metric_table: pd.DataFrame, floors=FLOORS, n_images: int = 4) -> pd.DataFrame:
+    """floors.parquet (C3) for every (dataset, model, method, target, drift metric) of
+    ``metric_table``: the drift metrics are those with no clean rows."""
+    rng = np.random.default_rng(5)
+    clean = set(metric_table.loc[metric_table["perturbation"] == "clean", "metric"])
+    drift_names = sorted(set(metric_table["metric"]) - clean)
+    keys = metric_table[["dataset", "model", "method", "target"]].drop_duplicates()
+    rows = [
+        dict(dataset=d, model=m, method=method, target=t, floor=floor, image_id=f"{d}-{i}",
+             metric=metric, value=rng.uniform(-0.2, 0.4) if metric.startswith("xcorr") else
+             rng.uniform(0, 1))
+        for d, m, method, t in keys.itertuples(index=False)
+        for floor in floors
+        for metric in drift_names
+        for i in range(n_images)
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=FLOOR_COLUMNS)
+
+
+def _with_floor_rows(metric_table: pd.DataFrame, floor_table: pd.DataFrame) -> pd.DataFrame:
+    """The metric rows plus floors.parquet's rows as summary.csv's floor:<floor> rows (C3):
+    perturbation floor:<floor>, level NaN, summarised like every other metric row."""
+    as_metrics = floor_table.assign(
+        perturbation="floor:" + floor_table["floor"], level=np.nan
+    ).drop(columns="floor")
+    return pd.concat([metric_table, as_metrics[metric_table.columns]], ignore_index=True)
+
+
+def _changes(perturbations: dict, pairs=PAIRS, n_images: int = 6) -> pd.DataFrame:
+    """changes.parquet (C2): every perturbed copy; SSIM falls and KL rises with the level."""
+    rng = np.random.default_rng(6)
+    rows = []
+    for (dataset, model), (name, spec) in itertools.product(pairs, perturbations.items()):
+        for rank, level in enumerate(spec["levels"], start=1):
+            for i in range(n_images):
+                rows.append(
+                    dict(dataset=dataset, model=model, perturbation=name, level=float(level),
+                         image_id=f"{dataset}-{i}", psnr=40.0 / rank, ssim=1 - 0.15 * rank *
+                         rng.uniform(0.5, 1), input_l2=rank * 3.0, kl=0.02 * rank**2 *
+                         rng.uniform(0.5, 2), prob_clean_pred=1 - 0.1 * rank,
+                         flipped=bool(rng.random() < 0.1 * rank))
+                )  # fmt: skip
+    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+
+
+def _summary_with_floors(folder: Path, perturbations: dict, floors=FLOORS):
+    """summary.csv with floor rows, as the aggregate rule writes it after H8's merge."""
+    from salsweep.io import read_summary, write_summary
+    from salsweep.stages.aggregate import summarize
+
+    predictions, metric_table, examples = _default_tables(perturbations)
+    table = _with_floor_rows(metric_table, _floor_table(metric_table, floors))
+    write_summary(summarize(predictions, table), str(folder / "summary.csv"))
+    return read_summary(folder / "summary.csv"), metric_table, examples
+
+
+def _sanity_examples(examples: pd.DataFrame, floors=FLOORS) -> pd.DataFrame:
+    """The sanity examples table of each pair: the clean rows of its first example image
+    and one map per floor, as rule sanity_examples writes it."""
+    rng = np.random.default_rng(7)
+    clean = examples[(examples["perturbation"] == "clean")]
+    clean = clean[clean["image_id"].isin(clean.groupby(["dataset"])["image_id"].first())]
+    parts = [clean]
+    for floor in floors:
+        maps = [
+            rng.uniform(-1, 1, (16, 16)).astype(np.float16).tobytes() for _ in range(len(clean))
+        ]
+        parts.append(clean.assign(perturbation=f"floor:{floor}", level=np.nan, map=maps))
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def scale_figures(tmp_path_factory):
+    """The metrics figure with floor bands, drift_vs_change and sanity figures of the
+    default study's shape at the default dpi; per PNG name its size and texts past the
+    canvas, and the figure objects themselves (kept open)."""
+    from PIL import Image
+
+    from salsweep.figures import drift_vs_change, sanity
+    from salsweep.io import write_table
+
+    folder = tmp_path_factory.mktemp("scale_figures")
+    perturbations = DEFAULT["perturbations"]
+    summary, _, examples = _summary_with_floors(folder, perturbations)
+    write_table(_changes(perturbations), folder / "changes.parquet")
+    sanity_paths = []
+    for dataset, model in PAIRS:
+        table = _sanity_examples(examples)
+        path = folder / f"sanity_examples_{dataset}.parquet"
+        write_table(table[(table["dataset"] == dataset) & (table["model"] == model)], path)
+        sanity_paths.append(str(path))
+    drawn = {}
+
+    def checked(fig, png, pdf, dpi):
+        fig.set_dpi(dpi)
+        outside = _text_past_canvas(fig)
+        style.save(fig, png, pdf, dpi)
+        drawn[Path(png).name] = dict(size=Image.open(png).size, outside=outside, fig=fig)
+
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (metrics, drift_vs_change, sanity):
+            patch.setattr(module, "save", checked)
+        sweeps = _sweeps(perturbations)
+        for d, m in PAIRS:
+            metrics.metrics_figure(
+                summary, d, m, sweeps["gaussian_blur"], str(folder / f"floors_{d}.png"),
+                str(folder / f"floors_{d}.pdf"), DEFAULT_DPI,
+            )  # fmt: skip
+        pngs = [str(folder / f"drift_vs_change_{d}_{m}.png") for d, m in PAIRS]
+        drift_vs_change.draw_drift_vs_change(
+            str(folder / "summary.csv"), str(folder / "changes.parquet"), PAIRS, pngs,
+            [p.replace(".png", ".pdf") for p in pngs], DEFAULT_DPI,
+        )  # fmt: skip
+        pngs = [str(folder / f"sanity_{d}_{m}.png") for d, m in PAIRS]
+        sanity.draw_sanity(
+            sanity_paths, str(folder / "summary.csv"), pngs,
+            [p.replace(".png", ".pdf") for p in pngs], DEFAULT_DPI,
+        )  # fmt: skip
+    return drawn
+
+
+def test_scale_figures_fit_the_page_and_keep_their_text_inside(scale_figures):
+    names = {"floors_photos.png", "drift_vs_change_photos_lite0.png", "sanity_digits_cnn.png"}
+    assert names <= set(scale_figures)
+    for name, figure in scale_figures.items():
+        width, _ = figure["size"]
+        assert width <= MAX_WIDTH_PX, f"{name} is {width} px wide"
+        assert not figure["outside"], f"{name}: text past the canvas: {figure['outside']}"
+
+
+def _drawn_figure(monkeypatch, module, draw, *args):
+    figures = []
+    monkeypatch.setattr(module, "save", lambda fig, *rest: figures.append(fig))
+    draw(*args, "unused.png", "unused.pdf", 80)
+    (fig,) = figures
+    return fig
+
+
+def _floor_lines(ax) -> list[float]:
+    """The y of every horizontal floor line (a mean) in a panel: dashed/dotted, two points
+    spanning the axes."""
+    return [
+        float(line.get_ydata()[0])
+        for line in ax.get_lines()
+        if line.get_linestyle() in (":", "--", "-.") and len(set(line.get_ydata())) == 1
+        and list(line.get_xdata()) == [0, 1]
+    ]  # fmt: skip
+
+
+def test_floor_bands_are_drawn_only_from_floor_rows(tmp_path, monkeypatch):
+    """Each floor's mean is a line across the drift metric's panel (truth target), with its
+    CI shaded; a summary without floor rows draws the same figure as before, no bands."""
+    perturbations = {"gaussian_blur": {"levels": [3, 7]}}
+    summary, metric_table, _ = _summary_with_floors(tmp_path, perturbations)
+    sweep = _sweeps(perturbations)["gaussian_blur"]
+    fig = _drawn_figure(
+        monkeypatch, metrics, metrics.metrics_figure, summary, "digits", "cnn", sweep
+    )
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_visible()}
+    xcorr = panels["xcorr\nvanilla_gradient"]
+    expected = summary[
+        (summary["dataset"] == "digits") & (summary["method"] == "vanilla_gradient")
+        & (summary["metric"] == "xcorr") & (summary["target"] == "truth")
+        & summary["perturbation"].str.startswith("floor:")
+    ].set_index("perturbation")  # fmt: skip
+    assert len(expected) == 3
+    np.testing.assert_allclose(sorted(_floor_lines(xcorr)), sorted(expected["mean"]), rtol=1e-9)
+    spans = [p for p in xcorr.patches if p.get_alpha() == pytest.approx(0.14)]
+    assert len(spans) == 3
+    assert _floor_lines(panels["entropy\nvanilla_gradient"]) == []  # no floors: no bands
+    legend_texts = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert {"random_logit", "randomised_head", "randomised_all"} <= set(legend_texts)
+
+    plain = summary[~summary["perturbation"].str.startswith("floor:")]
+    fig = _drawn_figure(monkeypatch, metrics, metrics.metrics_figure, plain, "digits", "cnn", sweep)
+    for ax in fig.axes:
+        assert _floor_lines(ax) == [] and not ax.patches, ax.get_title()
+    assert len(fig.legends) == 1
+
+
+def test_drift_vs_change_puts_each_sweep_at_its_mean_change(tmp_path, monkeypatch):
+    from salsweep.figures import drift_vs_change
+
+    assert drift_vs_change.drift_metrics(["entropy", "ssd", "topk_iou@25", "xcorr"]) == [
+        "xcorr",
+        "topk_iou@25",
+    ]
+    assert drift_vs_change.drift_metrics(["ssd", "entropy"]) == ["ssd"]
+    perturbations = {"gaussian_blur": {"levels": [3, 7]}, "gaussian_noise": {"levels": [0.1]}}
+    summary, _, _ = _summary_with_floors(tmp_path, perturbations)
+    changes = _changes(perturbations)
+    fig = _drawn_figure(
+        monkeypatch, drift_vs_change, drift_vs_change.drift_vs_change_figure, summary,
+        changes, "photos", "lite0",
+    )  # fmt: skip
+    panels = {ax.get_title(): ax for ax in fig.axes}
+    assert set(panels) == {
+        f"{method}: {metric} against {x}"
+        for method in ("sliding_window", "vanilla_gradient")
+        for metric in ("xcorr", "topk_iou@10")
+        for x in ("SSIM", "KL")
+    }
+    blur = changes[(changes["dataset"] == "photos") & (changes["perturbation"] == "gaussian_blur")]
+    for x, column in (("SSIM", "ssim"), ("KL", "kl")):
+        ax = panels[f"sliding_window: xcorr against {x}"]
+        lines = [line for line in ax.get_lines() if line.get_marker() == "o"]
+        assert len(lines) == 4  # 2 sweeps x 2 targets, on one axis
+        expected = blur.groupby("level")[column].mean().to_numpy()
+        assert any(np.allclose(line.get_xdata(), expected) for line in lines)
+    assert panels["sliding_window: xcorr against SSIM"].xaxis_inverted()
+    assert panels["sliding_window: xcorr against KL"].get_xscale() == "symlog"
+
+
+def test_sanity_figure_titles_give_each_floors_mean_xcorr(tmp_path, monkeypatch):
+    from salsweep.figures import sanity
+
+    perturbations = {"gaussian_blur": {"levels": [3]}}
+    summary, _, examples = _summary_with_floors(tmp_path, perturbations)
+    table = _sanity_examples(examples)
+    table = table[table["dataset"] == "photos"]
+    fig = _drawn_figure(monkeypatch, sanity, sanity.sanity_figure, table, summary)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(fig.axes) == 2 * 5  # 2 methods x (image, clean, 3 floors)
+    row = summary[
+        (summary["dataset"] == "photos") & (summary["method"] == "sliding_window")
+        & (summary["metric"] == "xcorr") & (summary["target"] == "truth")
+        & (summary["perturbation"] == "floor:randomised_all")
+    ].iloc[0]  # fmt: skip
+    assert f"randomised_all\nmean XCorr {row['mean']:.2f} [{row['ci_low']:.2f}," in "".join(titles)
+    assert titles[:2] == ["image photos-0\ntruth: a class name", "clean map\n(trained model)"]
+
+
+def test_figure_rules_with_nothing_to_draw_write_nothing(tmp_path):
+    """floors: [] gives figure_sanity no pairs and no outputs; it succeeds, drawing nothing."""
+    from salsweep.figures import sanity
+
+    (tmp_path / "summary.csv").write_text(",".join(SUMMARY_HEADER) + "\n")
+    sanity.draw_sanity([], str(tmp_path / "summary.csv"), [], [], 80)
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]
+
+
+SUMMARY_HEADER = ["dataset", "model", "perturbation", "level", "method", "target", "metric",
+                  "n", "mean", "ci_low", "ci_high"]  # fmt: skip
+
+
+def test_a_one_panel_metrics_figure_keeps_its_floor_legend_inside(tmp_path, monkeypatch):
+    perturbations = {"gaussian_blur": {"levels": [3, 7]}}
+    summary, _, _ = _summary_with_floors(tmp_path, perturbations)
+    only_xcorr = summary[summary["metric"].isin(["xcorr", "accuracy"])]
+    sweep = _sweeps(perturbations)["gaussian_blur"]
+    fig = _drawn_figure(
+        monkeypatch, metrics, metrics.metrics_figure, only_xcorr, "digits", "cnn", sweep
+    )
+    assert fig.get_figwidth() < 4  # one panel a row
+    assert len(fig.legends) == 2 and not _text_past_canvas(fig)

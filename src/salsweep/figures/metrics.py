@@ -1,9 +1,12 @@
 """metrics_{dataset}_{model}_{sweep}.png: every map metric against one sweep's level, one
-panel per (method, metric), a line per target; panels wrap so the figure stays readable."""
+panel per (method, metric), a line per target; panels wrap so the figure stays readable.
+Where summary.csv has noise-floor rows (perturbation ``floor:<floor>``), each drift metric's
+panel also draws every floor as a horizontal band (its mean and 95% CI)."""
 
 from __future__ import annotations
 
 import itertools
+import textwrap
 
 import matplotlib
 import numpy as np
@@ -15,7 +18,11 @@ from salsweep.figures.panels import (
     Sweep,
     clean_apart_handle,
     draw_clean_apart,
+    draw_floor_bands,
     fixed_grid,
+    floor_legend_handles,
+    floor_order,
+    floor_rows,
     set_level_axis,
     sweeps_from,
     with_clean_reference,
@@ -59,6 +66,7 @@ def metrics_figure(
         & summary["target"].isin(MAIN_TARGETS)
     ]
     clean = pair[pair["perturbation"] == CLEAN]
+    floors = floor_rows(pair)
     table = with_clean_reference(pair, {sweep.name: sweep})
     table = table[table["perturbation"] == sweep.name].sort_values("level", kind="stable")
     if table.empty:
@@ -72,20 +80,39 @@ def metrics_figure(
     ncols = min(NCOLS, len(names))
     slots = panel_slots(methods, names, ncols)
     nrows = max(slots.values()) // ncols + 1
+    floor_names = floor_order(floors["floor"])
+    # One target's floors (truth first), so that a panel holds at most one band per floor.
+    floor_target = next((t for t in targets if t in set(floors["target"])), None)
+    floors = floors[floors["target"] == floor_target]
+    # A second legend names the floors, three to a row where the figure is wide enough
+    # (one panel is not): room for it only where there are floors.
+    floor_ncol = min(3 if CELL[0] * ncols >= 6 else 1, max(len(floor_names), 1))
+    floor_rows_needed = int(np.ceil(len(floor_names) / floor_ncol))
+    extra_top = 0.2 + 0.2 * floor_rows_needed if floor_names else 0.0
+    title = f"{model} on {dataset}: map metrics against {sweep.label}, {sweep.name} (95% CI)"
+    # A figure of one or two panels a row wraps its title (8.5 pt: ~13 characters an inch).
+    narrow = CELL[0] * ncols + 0.95 <= 7
+    if narrow:
+        title = textwrap.fill(title, int((CELL[0] * ncols + 0.95) * 13))
+    title_extra = 0.16 * title.count("\n")
+    extra_top += title_extra
     fig, axes, (width, height) = fixed_grid(
         nrows,
         ncols,
         cell=CELL,
-        pad=(0.95, 2.15),
-        margins=(0.6, 0.35, 0.7, 1.45),
+        pad=(0.95, 2.15 + extra_top),
+        margins=(0.6, 0.35, 0.7, 1.45 + extra_top),
         spacing=(0.3, 0.75),
         sharex=True,
     )
     flat = list(axes.flat)
     panels = dict(iter(table.groupby(["method", "metric", "target"], sort=False)))
     refs = dict(iter(clean.groupby(["method", "metric", "target"], sort=False)))
+    floor_panels = dict(iter(floors.groupby(["method", "metric"], sort=False)))
     for (method, metric), slot in slots.items():
         ax = flat[slot]
+        if (method, metric) in floor_panels:
+            draw_floor_bands(ax, floor_panels[(method, metric)])
         for target in targets:
             line = panels.get((method, metric, target))
             if line is None:
@@ -125,16 +152,23 @@ def metrics_figure(
             title="target",
             loc="upper center",
             ncol=len(handles),
-            bbox_to_anchor=(0.5, 1 - 0.4 / height),
+            bbox_to_anchor=(0.5, 1 - (0.4 + title_extra) / height),
             frameon=False,
             fontsize=8.5,
             title_fontsize=8.5,
         )
-    fig.suptitle(
-        f"{model} on {dataset}: map metrics against {sweep.label}, {sweep.name} (95% CI)",
-        y=1 - 0.1 / height,
-        fontsize=10.56 if width > 7 else 8.5,
-    )
+    if floor_names:
+        fig.legend(
+            *floor_legend_handles(floor_names),
+            title=f"noise floors ({floor_target} target): mean and 95% CI",
+            loc="upper center",
+            ncol=floor_ncol,
+            bbox_to_anchor=(0.5, 1 - (1.0 + title_extra) / height),
+            frameon=False,
+            fontsize=8.5,
+            title_fontsize=8.5,
+        )
+    fig.suptitle(title, y=1 - 0.1 / height, fontsize=8.5 if narrow else 10.56)
     save(fig, png, pdf, dpi)
 
 

@@ -15,11 +15,20 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from salsweep.condition import CLEAN
+from salsweep.io import FLOOR_PREFIX
 
 MAIN_TARGETS = ("truth", "pred")  # per-class targets (targets: all) have their own figure
 CLEAN_MARKER = "D"
 DISPLAY_PERCENTILE = 99.5
 LABEL_WIDTH = 30  # characters a level-axis label line holds under a ~5 cm panel
+# summary.csv's noise-floor rows: perturbation "floor:<floor>", level empty.
+FLOOR_ORDER = ("random_logit", "randomised_head", "randomised_all")
+FLOOR_COLOURS = {
+    "random_logit": "#6b6b6b",
+    "randomised_head": "#a8507f",
+    "randomised_all": "#8a5a1e",
+}
+FLOOR_STYLES = {"random_logit": ":", "randomised_head": "--", "randomised_all": "-."}
 
 
 @dataclass(frozen=True)
@@ -189,3 +198,44 @@ def overlay(image: np.ndarray, sal: np.ndarray, colormap, norm, alpha: float = 0
     """The map in colour blended over the image, as one RGB array (one draw per panel)."""
     coloured = colormap(norm(display_scaled(sal)))[..., :3]
     return (1 - alpha) * image.astype(np.float32) / 255.0 + alpha * coloured
+
+
+def floor_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """summary.csv's noise-floor rows, with the floor's name in a column ``floor``."""
+    rows = summary[summary["perturbation"].str.startswith(FLOOR_PREFIX)]
+    return rows.assign(floor=rows["perturbation"].str.slice(len(FLOOR_PREFIX)))
+
+
+def floor_order(names) -> list[str]:
+    """The floors present, the documented ones first in their order, any other after."""
+    present = set(names)
+    known = [name for name in FLOOR_ORDER if name in present]
+    return known + sorted(present - set(known))
+
+
+def floor_style(floor: str) -> tuple[object, str]:
+    return FLOOR_COLOURS.get(floor, "#4d4d4d"), FLOOR_STYLES.get(floor, (0, (1, 3)))
+
+
+def draw_floor_bands(ax, floors: pd.DataFrame) -> None:
+    """Each floor row of one panel as a horizontal band: its 95% CI shaded, its mean a line.
+    Bands sit under the data lines (zorder), so the sweep stays readable over them."""
+    for row in floors.itertuples(index=False):
+        colour, style = floor_style(row.floor)
+        if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
+            ax.axhspan(row.ci_low, row.ci_high, color=colour, alpha=0.14, linewidth=0, zorder=0)
+        ax.axhline(row.mean, color=colour, linestyle=style, linewidth=1.0, zorder=0.5)
+
+
+def floor_legend_handles(floors: list[str]) -> tuple[list, list[str]]:
+    """Legend (handles, labels) of the floor bands drawn by :func:`draw_floor_bands`."""
+    from matplotlib.patches import Patch
+
+    handles, labels = [], []
+    for floor in floors:
+        colour, style = floor_style(floor)
+        band = Patch(facecolor=colour, alpha=0.14, edgecolor="none")
+        line = Line2D([], [], color=colour, linestyle=style, linewidth=1.0)
+        handles.append((band, line))
+        labels.append(floor)
+    return handles, labels
