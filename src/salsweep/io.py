@@ -339,3 +339,60 @@ def read_summary(path: str | os.PathLike) -> pd.DataFrame:
         keep_default_na=False,
         na_values={c: [""] for c in SUMMARY_FLOATS},
     )
+
+
+# --- failure analysis (issue 13): flip levels, drift as a failure predictor, findings -----
+
+FLIP_LEVEL_COLUMNS = [
+    "dataset",
+    "model",
+    "perturbation",
+    "image_id",
+    "label",
+    "clean_pred",
+    "clean_correct",
+    "flip_level",
+    "wrong_level",
+]
+FLIP_LEVEL_KEYS = ["dataset", "model", "perturbation", "image_id"]
+FAILURE_GROUP = ["dataset", "model", "perturbation", "method", "target", "metric", "outcome"]
+FAILURE_COLUMNS = [
+    *FAILURE_GROUP,
+    "n_pos",
+    "n_neg",
+    "auroc",
+    "auroc_low",
+    "auroc_high",
+    "confidence_drop_auroc",
+    "confidence_drop_low",
+    "confidence_drop_high",
+    "level_auroc",
+    "level_low",
+    "level_high",
+    "difference",
+    "difference_low",
+    "difference_high",
+    "note",
+]
+FAILURE_OUTCOMES = ("flipped", "wrong")
+FINDING_COLUMNS = [
+    "dataset",
+    "model",
+    "perturbation",
+    "method",
+    "target",
+    "accuracy_clean",
+    "accuracy_strongest",
+    "strongest_level",
+    "median_flip_level",
+    "metric",
+    "drift_vs_floor",
+    "auroc",
+    "confidence_drop_auroc",
+    "difference",
+    "difference_low",
+    "difference_high",
+    "note",
+]
+# The summary.csv rows of contract C3: a floor's means, perturbation "floor:<floor>".
+FLOOR_PREFIX = "floor:"
