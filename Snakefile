@@ -22,6 +22,12 @@ include: "rules/aggregate.smk"
 include: "rules/examples.smk"
 include: "rules/figures.smk"
 include: "rules/manifest.smk"
+include: "rules/flip_levels.smk"
+include: "rules/failure.smk"
+include: "rules/flip_examples.smk"
+include: "rules/findings.smk"
+include: "rules/figure_failure.smk"
+include: "rules/figure_flips.smk"
 
 
 onstart:

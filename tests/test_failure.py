@@ -290,3 +290,139 @@ def test_findings_html_holds_each_table_and_sentence():
     assert page.count("<table>") == 1 and "m on d" in page
     for sentence in findings.sentences(table)[("d", "m")]:
         assert sentence.split(",")[0] in page
+
+
+# --- stages and figures ----------------------------------------------------------------------
+
+
+def _write_study(folder):
+    """Maps and images files of every condition of d/m (one shard), as the pipeline has them."""
+    from salsweep.condition import Condition, format_level
+    from salsweep.io import SaliencyMaps, encode_png, save_maps, write_table
+
+    rng = np.random.default_rng(0)
+    conditions = [Condition("d", "clean", "0")] + [
+        Condition("d", sweep, format_level(level))
+        for sweep, levels in LEVELS.items()
+        for level in levels
+    ]
+    ids = [f"img-{i}" for i in range(8)]
+    maps, images = [], []
+    for condition in conditions:
+        path = folder / f"images_{condition.perturbation}_{condition.level}.parquet"
+        write_table(
+            pd.DataFrame({"image_id": ids, "image": [
+                encode_png(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)) for _ in ids
+            ]}),
+            path,
+        )  # fmt: skip
+        images.append((condition, str(path)))
+        for method in ("a", "b"):
+            path = folder / f"maps_{method}_{condition.perturbation}_{condition.level}.st"
+            save_maps(
+                SaliencyMaps(
+                    maps=rng.uniform(-1, 1, (8, 2, 16, 16)).astype(np.float32),
+                    targets=np.tile([0, 2], (8, 1)),
+                    image_ids=ids,
+                    target_names=["truth", "pred"],
+                    method=method,
+                    signed=method == "a",
+                    class_names=["zero", "one", "two"],
+                ),
+                path,
+            )
+            maps.append((condition, method, str(path)))
+    return maps, images
+
+
+def _as_fields(condition):
+    return {"dataset": condition.dataset, "perturbation": condition.perturbation,
+            "level": condition.level}  # fmt: skip
+
+
+def _flip_examples(tmp_path) -> pd.DataFrame:
+    from salsweep.io import read_table, write_table
+    from salsweep.stages.flip_levels import collect_flip_examples
+
+    write_table(failure.flip_levels(_predictions(), IDENTITY), tmp_path / "flips.parquet")
+    maps, images = _write_study(tmp_path)
+    collect_flip_examples(
+        str(tmp_path / "flips.parquet"),
+        [p for _, _, p in maps], [_as_fields(c) for c, _, _ in maps], [m for _, m, _ in maps],
+        [p for _, p in images], [_as_fields(c) for c, _ in images],
+        str(tmp_path / "examples.parquet"),
+        dataset="d", model="m", levels=LEVELS, identity_levels=IDENTITY, per_sweep=2,
+    )  # fmt: skip
+    return read_table(tmp_path / "examples.parquet")
+
+
+def test_flip_examples_hold_the_level_before_and_the_flip_level(tmp_path):
+    from salsweep.io import EXAMPLE_COLUMNS
+
+    table = _flip_examples(tmp_path)
+    assert list(table.columns) == EXAMPLE_COLUMNS
+    # Per sweep the first two images that flip: img-0 (at the mildest level: before is
+    # clean) and img-1 (at the second level: before is the mildest).
+    blur = table[table["perturbation"] != "jpeg_quality"]
+    got = set(blur[["image_id", "perturbation", "level"]].itertuples(index=False, name=None))
+    assert got == {("img-0", "clean", 0.0), ("img-0", "gaussian_blur", 3.0),
+                   ("img-1", "gaussian_blur", 3.0), ("img-1", "gaussian_blur", 7.0)}  # fmt: skip
+    jpeg = table[(table["perturbation"] == "jpeg_quality") & (table["image_id"] == "img-1")]
+    assert sorted(jpeg["level"].unique()) == [20.0, 50.0]
+    assert len(table) == 2 * 2 * len(set(got) | {("img-1", "jpeg_quality", 50.0),
+                                                 ("img-1", "jpeg_quality", 20.0),
+                                                 ("img-0", "jpeg_quality", 50.0)})  # fmt: skip
+
+
+def test_failure_flips_and_accuracy_figures_keep_their_text_inside(tmp_path, monkeypatch):
+    from PIL import Image
+    from test_figures import _text_past_canvas
+
+    from salsweep.figures import accuracy, flips, panels
+    from salsweep.figures import failure as failure_figures
+    from salsweep.io import write_table
+
+    examples = _flip_examples(tmp_path)
+    predictions = _predictions()
+    flip_table = failure.flip_levels(predictions, IDENTITY)
+    write_table(flip_table, tmp_path / "flips.parquet")
+    write_table(_failure(replicates=50), tmp_path / "failure.parquet")
+    outside = {}
+
+    def checked(module):
+        real = module.save
+
+        def save(fig, png, pdf, dpi):
+            outside[png] = _text_past_canvas(fig)
+            real(fig, png, pdf, dpi)
+
+        return save
+
+    for module in (accuracy, flips, failure_figures):
+        monkeypatch.setattr(module, "save", checked(module))
+    out = {name: (str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}.pdf"))
+           for name in ("failure", "flips", "accuracy", "empty")}  # fmt: skip
+    failure_figures.draw_failure(
+        str(tmp_path / "failure.parquet"), [("d", "m")], [out["failure"][0]], [out["failure"][1]],
+        100,
+    )  # fmt: skip
+    flips.draw_flips(
+        str(tmp_path / "examples.parquet"), str(tmp_path / "flips.parquet"),
+        [("d", "m"), ("d", "other")], [out["flips"][0], out["empty"][0]],
+        [out["flips"][1], out["empty"][1]], 100,
+    )  # fmt: skip
+    sweeps = {
+        "gaussian_blur": panels.Sweep("gaussian_blur", "Gaussian blur ksize (px)", 1.0, True),
+        "jpeg_quality": panels.Sweep("jpeg_quality", "JPEG quality", 100.0, False),
+    }
+    accuracy.accuracy_figure(predictions, sweeps, *out["accuracy"], 100, flip_table)
+    for png, pdf in out.values():
+        assert 200 < Image.open(png).size[0] <= 2400
+        assert open(pdf, "rb").read(4) == b"%PDF"
+        assert not outside.get(png), f"{png}: text past the canvas: {outside[png]}"
+    assert set(outside) == {out[name][0] for name in ("failure", "flips", "accuracy")}
+    curve = accuracy.flipped_curve(flip_table, predictions, sweeps)
+    blur = curve[curve["perturbation"] == "gaussian_blur"]
+    # 0 at the identity level, then 2, 4 and 6 of 8 images flipped.
+    assert blur["share"].tolist() == [0.0, 0.25, 0.5, 0.75]
+    assert len(examples)
