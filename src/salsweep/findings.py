@@ -15,6 +15,7 @@ from salsweep.io import FINDING_COLUMNS, FLOOR_PREFIX
 
 FLOOR = "random_logit"
 PREFERRED_TARGET = "pred"  # flips are about the predicted class
+NOTE_SEPARATOR = " | "  # between notes of different sources (a failure note holds "; ")
 
 
 def _mean(summary: pd.DataFrame, **where) -> float:
@@ -105,7 +106,7 @@ def findings_table(
                 "difference": best["difference"],
                 "difference_low": best["difference_low"],
                 "difference_high": best["difference_high"],
-                "note": "; ".join(n for n in notes if n),
+                "note": NOTE_SEPARATOR.join(n for n in notes if n),
             }
         )
     table = pd.DataFrame(rows, columns=FINDING_COLUMNS)
@@ -114,7 +115,8 @@ def findings_table(
 
 def _verdict(row: pd.Series) -> str:
     if not np.isfinite(row["difference"]):
-        return f"{row['method']} drift cannot be scored as a flip predictor ({row['note']})"
+        reason = str(row["note"]).split(NOTE_SEPARATOR)[0]
+        return f"{row['method']} drift cannot be scored as a flip predictor ({reason})"
     low, high = row["difference_low"], row["difference_high"]
     if low > 0:
         how = "better than"
