@@ -189,7 +189,8 @@ def test_an_outcome_without_positives_gives_nan_and_a_reason():
     assert flipped["auroc"].isna().all() and flipped["difference_high"].isna().all()
     assert flipped["note"].str.startswith("no flipped copy among").all()
     verdict = findings.sweep_sentence(_findings(predictions).iloc[:1])
-    assert "cannot be scored as a flip predictor (no flipped copy among 24: AUROC undefined)." in verdict
+    reason = "(no flipped copy among 24: AUROC undefined)."
+    assert f"a drift cannot be scored as a flip predictor {reason}" in verdict
     wrong = table[table["outcome"] == "wrong"]
     assert wrong["auroc"].notna().all()  # the clean-wrong images stay wrong
 
