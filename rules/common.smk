@@ -448,17 +448,10 @@ FLIPS_FIGURE = f"{RESULTS}/figures/flips_{{dataset}}_{{model}}.{{ext}}"
 
 
 def drift_metrics():
-    """{label: higher_is_better} of the study's map metrics compared against the clean
-    map (those that require a "reference"), as metrics.parquet names them."""
-    from salsweep.metrics import METRIC_INFO, metric_label
+    """{label: higher_is_better} of the study's drift metrics (salsweep.failure)."""
+    from salsweep.failure import drift_metrics as of_specs
 
-    drift = {}
-    for spec in STUDY.metric_specs():
-        info = METRIC_INFO[spec["name"]]
-        if "reference" in info["requires"]:
-            params = {k: v for k, v in spec.items() if k != "name"}
-            drift[metric_label(spec["name"], params)] = info["higher_is_better"]
-    return drift
+    return of_specs(STUDY.metric_specs())
 
 
 def sweep_levels():

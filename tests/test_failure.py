@@ -35,6 +35,14 @@ def _predictions(n_images: int = 8) -> pd.DataFrame:
     return table
 
 
+def test_drift_metrics_are_those_compared_with_the_clean_map():
+    specs = [{"name": "entropy"}, {"name": "ssd"}, {"name": "xcorr"},
+             {"name": "topk_iou", "k": 25}, {"name": "iou_coverage"}]  # fmt: skip
+    drift = failure.drift_metrics(specs)
+    assert list(drift) == ["ssd", "xcorr", "topk_iou@25"]
+    assert drift == {"ssd": False, "xcorr": True, "topk_iou@25": True}
+
+
 def test_flip_level_is_the_mildest_level_that_flips_and_nan_if_none():
     table = failure.flip_levels(_predictions(), IDENTITY)
     assert list(table.columns) == FLIP_LEVEL_COLUMNS

@@ -34,6 +34,21 @@ BOOTSTRAP_REPLICATES = 1000
 CI_PERCENTILES = (2.5, 97.5)
 
 
+def drift_metrics(metric_specs: list[dict]) -> dict[str, bool]:
+    """``{label: higher_is_better}`` of the specs' metrics that compare a map against the
+    clean map (their registry entry requires a "reference"), labelled as metrics.parquet
+    labels them."""
+    from salsweep.metrics import METRIC_INFO, metric_label
+
+    drift = {}
+    for spec in metric_specs:
+        info = METRIC_INFO[spec["name"]]
+        if "reference" in info["requires"]:
+            params = {k: v for k, v in spec.items() if k != "name"}
+            drift[metric_label(spec["name"], params)] = bool(info["higher_is_better"])
+    return drift
+
+
 def strength(levels, identity_level: float | None) -> np.ndarray:
     """How far each level is from the sweep's identity level (0 where it has none)."""
     origin = 0.0 if identity_level is None else float(identity_level)
