@@ -400,7 +400,9 @@ def test_failure_flips_and_accuracy_figures_keep_their_text_inside(tmp_path, mon
     predictions = _predictions()
     flip_table = failure.flip_levels(predictions, IDENTITY)
     write_table(flip_table, tmp_path / "flips.parquet")
-    write_table(_failure(replicates=50), tmp_path / "failure.parquet")
+    # Long names, as the study's, must fit in the left margin.
+    names = {"a": "vanilla_gradient", "b": "sliding_window"}
+    write_table(_failure(replicates=50).replace({"method": names}), tmp_path / "failure.parquet")
     outside = {}
 
     def checked(module):

@@ -16,6 +16,8 @@ BASELINES = (
     ("confidence_drop_auroc", "confidence_drop", "confidence drop"),
     ("level_auroc", "level", "level"),
 )
+NA_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 0.5}
+LABEL_INCH_PER_CHAR = 0.065  # an 8 pt label character, with some slack
 COLOURS = {"drift": PALETTE[0], "confidence drop": PALETTE[1], "level": PALETTE[2]}
 
 
@@ -47,12 +49,14 @@ def failure_figure(failure: pd.DataFrame, png: str, pdf: str, dpi: int) -> None:
         len(failure_entries(group)) for _, group in failure.groupby(["perturbation", "outcome"])
     )
     cell_height = 0.22 * n_entries + 0.6
+    longest = max(len(label) for label in failure_entries(failure)["label"])
+    left = 0.35 + LABEL_INCH_PER_CHAR * longest  # room for the entry labels
     fig, axes, (width, height) = fixed_grid(
         len(sweeps),
         len(FAILURE_OUTCOMES),
         cell=(3.6, cell_height),
-        pad=(2.4, 1.5),
-        margins=(2.2, 0.2, 0.9, 0.6),
+        pad=(left + 0.2, 1.5),
+        margins=(left, 0.2, 0.9, 0.6),
         spacing=(0.08, 0.45),
         sharex=True,
     )
@@ -78,11 +82,10 @@ def failure_figure(failure: pd.DataFrame, png: str, pdf: str, dpi: int) -> None:
             ax.axvline(0.5, color="grey", linestyle="--", linewidth=0.8)
             ax.set_xlim(0.0, 1.0)
             ax.set_ylim(-0.7, len(entries) - 0.3)
-            labels = [
-                label + ("" if np.isfinite(a) else " (n/a)")
-                for label, a in zip(entries["label"], entries["auroc"], strict=True)
-            ]
-            ax.set_yticks(y, labels if c == 0 else [""] * len(y), fontsize=8)
+            for at, auroc in zip(y, entries["auroc"], strict=True):
+                if not np.isfinite(auroc):  # no positive or no negative copy: see the note
+                    ax.text(0.5, at, "n/a", ha="center", va="center", fontsize=7, bbox=NA_BOX)
+            ax.set_yticks(y, list(entries["label"]) if c == 0 else [""] * len(y), fontsize=8)
             ax.set_title(f"{sweep}: {outcome}", fontsize=9)
             if r == len(sweeps) - 1:
                 ax.set_xlabel("AUROC (95% bootstrap CI)")
