@@ -5,7 +5,7 @@
 - Saliency maps (safetensors): see :func:`save_maps` / :func:`load_maps`.
 - The study's tables (parquet; the summary is CSV): predictions, metrics, examples,
   rejects and summary, each with its columns (``*_COLUMNS``) and row order (``*_KEYS``)
-  here, and their readers and writers.
+  here, and their readers and writers; flip levels, failure and findings at the end.
 """
 
 from __future__ import annotations
