@@ -27,6 +27,12 @@ include: "rules/sanity_examples.smk"
 include: "rules/sanity_table.smk"
 include: "rules/truth_vs_pred_table.smk"
 include: "rules/manifest.smk"
+include: "rules/flip_levels.smk"
+include: "rules/failure.smk"
+include: "rules/flip_examples.smk"
+include: "rules/findings.smk"
+include: "rules/figure_failure.smk"
+include: "rules/figure_flips.smk"
 
 
 onstart:

@@ -431,19 +431,23 @@ def figure_targets():
         targets.extend(grid_figures(ext))
         targets.extend(drift_vs_change_figures(ext))
         targets.extend(sanity_figures(ext))
-    return targets
+    return targets + failure_figure_targets()
 
 
 def table_targets():
-    return [
-        PREDICTIONS_TABLE,
-        METRICS_TABLE,
-        SUMMARY_TABLE,
-        REJECTS_TABLE,
-        EXAMPLES_TABLE,
-        CHANGES_TABLE,
-        FLOORS_TABLE,
-    ] + scale_table_targets()
+    return (
+        [
+            PREDICTIONS_TABLE,
+            METRICS_TABLE,
+            SUMMARY_TABLE,
+            REJECTS_TABLE,
+            EXAMPLES_TABLE,
+            CHANGES_TABLE,
+            FLOORS_TABLE,
+        ]
+        + scale_table_targets()
+        + failure_table_targets()
+    )
 
 
 # -- issue 12: input/output change of each copy (rule changes), noise floors (rule floors)
@@ -598,3 +602,82 @@ def record_run_start():
         handle.write(
             datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         )
+
+
+# -- failure analysis (issue 13): flip levels, drift as a failure predictor, findings ------
+# Contract C2: rule changes (issue 12) writes it; keep one definition when merging.
+CHANGES_TABLE = f"{RESULTS}/tables/changes.parquet"
+FLIP_LEVELS_TABLE = f"{RESULTS}/tables/flip_levels.parquet"
+FAILURE_TABLE = f"{RESULTS}/tables/failure.parquet"
+FLIP_EXAMPLES = f"{RESULTS}/flip_examples/{{dataset}}/{{model}}.parquet"
+FLIP_EXAMPLES_TABLE = f"{RESULTS}/tables/flip_examples.parquet"
+FINDINGS_TABLE = f"{RESULTS}/tables/findings.csv"
+FINDINGS_PAGE = f"{RESULTS}/report/findings.html"
+FAILURE_FIGURE = f"{RESULTS}/figures/failure_{{dataset}}_{{model}}.{{ext}}"
+FLIPS_FIGURE = f"{RESULTS}/figures/flips_{{dataset}}_{{model}}.{{ext}}"
+
+
+def drift_metrics():
+    """{label: higher_is_better} of the study's drift metrics (salsweep.failure)."""
+    from salsweep.failure import drift_metrics as of_specs
+
+    return of_specs(STUDY.metric_specs())
+
+
+def sweep_levels():
+    """Per sweep, its levels as the tables' float ``level`` column holds them."""
+    return {
+        name: [float(level) for level in STUDY.levels(name)]
+        for name in config["perturbations"]
+    }
+
+
+def flip_example_maps(wildcards):
+    pair = [(wildcards.dataset, wildcards.model)]
+    return condition_files(MAPS, pair, STUDY.methods)
+
+
+def flip_example_map_keys(wildcards):
+    """The condition and method of each entry of flip_example_maps, in its order."""
+    return [
+        {
+            "method": method,
+            "condition": {
+                "dataset": c.dataset,
+                "perturbation": c.perturbation,
+                "level": c.level,
+            },
+        }
+        for method in STUDY.methods
+        for c in STUDY.conditions(wildcards.dataset)
+        for shard in STUDY.shards(wildcards.dataset)
+    ]
+
+
+def failure_pairs():
+    return [list(pair) for pair in STUDY.pairs()]
+
+
+def failure_figures(ext):
+    return [fill(FAILURE_FIGURE, dataset=d, model=m, ext=ext) for d, m in STUDY.pairs()]
+
+
+def flips_figures(ext):
+    return [fill(FLIPS_FIGURE, dataset=d, model=m, ext=ext) for d, m in STUDY.pairs()]
+
+
+def flip_example_tables():
+    return [fill(FLIP_EXAMPLES, dataset=d, model=m) for d, m in STUDY.pairs()]
+
+
+def failure_table_targets():
+    return [FLIP_LEVELS_TABLE, FAILURE_TABLE, FLIP_EXAMPLES_TABLE]
+
+
+def failure_figure_targets():
+    """Drawn from the tables alone, so the figures target rebuilds them."""
+    targets = [FINDINGS_PAGE, FINDINGS_TABLE]
+    for ext in ("png", "pdf"):
+        targets.extend(failure_figures(ext))
+        targets.extend(flips_figures(ext))
+    return targets

@@ -13,6 +13,7 @@ localrules:
 rule figure_accuracy:
     input:
         predictions=PREDICTIONS_TABLE,
+        flip_levels=FLIP_LEVELS_TABLE,
     output:
         png=report(
             fill(ACCURACY_FIGURE, ext="png"),

@@ -202,6 +202,9 @@ def test_figures_are_written(study_run):
         for pair in ("tiny_vit", "digits_cnn")
         for sweep in ("gaussian_blur", "salt")
     ]
+    names += [
+        f"{kind}_{pair}" for kind in ("failure", "flips") for pair in ("tiny_vit", "digits_cnn")
+    ]
     for name in names:
         for ext in ("png", "pdf"):
             assert (figures / f"{name}.{ext}").stat().st_size > 1000
@@ -211,6 +214,24 @@ def test_figures_are_written(study_run):
         for pair in ("tiny_vit", "digits_cnn")
         for method in ("sliding_window", "vanilla_gradient")
     )
+
+
+def test_failure_tables_have_a_row_for_every_group(study_run):
+    workdir, _, _ = study_run
+    tables = workdir / "results" / "tables"
+    flips = pd.read_parquet(tables / "flip_levels.parquet")
+    assert len(flips) == 2 * 2 * 12  # (dataset, model) pairs x sweeps x images
+    failure = pd.read_parquet(tables / "failure.parquet")
+    # pairs x sweeps x methods x targets x drift metrics (ssd, xcorr) x outcomes
+    assert len(failure) == 2 * 2 * 2 * 2 * 2 * 2
+    assert not failure.duplicated(
+        ["dataset", "model", "perturbation", "method", "target", "metric", "outcome"]
+    ).any()
+    undefined = failure["auroc"].isna()
+    assert (failure.loc[undefined, "note"] != "").all()
+    findings = pd.read_csv(tables / "findings.csv")
+    assert len(findings) == 2 * 2 * 2  # pairs x sweeps x methods
+    assert (workdir / "results" / "report" / "findings.html").stat().st_size > 1000
 
 
 def test_figures_fit_the_page_at_the_default_dpi(study_run):
@@ -338,7 +359,8 @@ def test_report_renders_in_headless_chromium(study_run, tmp_path):
     rendered = re.sub(r"<script.*?</script>", "", dom, flags=re.S)
     app = rendered[rendered.index('<div id="app">') :]
     assert "<nav" in app
-    for text in ("Accuracy", "Saliency grids", "Metrics against level", "Provenance", "Tables"):
+    for text in ("Accuracy", "Saliency grids", "Metrics against level", "Provenance", "Tables",
+                 "Findings"):  # fmt: skip
         assert text in app, text
     # self-contained: the figures are embedded in the file itself
     html = report.read_text(errors="ignore")

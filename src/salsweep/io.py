@@ -5,7 +5,7 @@
 - Saliency maps (safetensors): see :func:`save_maps` / :func:`load_maps`.
 - The study's tables (parquet; the summary is CSV): predictions, metrics, examples,
   rejects and summary, each with its columns (``*_COLUMNS``) and row order (``*_KEYS``)
-  here, and their readers and writers.
+  here, and their readers and writers; flip levels, failure and findings at the end.
 """
 
 from __future__ import annotations
@@ -366,3 +366,58 @@ FLOOR_NAMES = ("random_logit", "randomised_head", "randomised_all")
 FLOOR_PREFIX = "floor:"
 CHANGE_FLOATS = {"psnr", "ssim", "input_l2", "kl", "prob_clean_pred"}
 NUMERIC_COLUMNS |= CHANGE_FLOATS
+
+
+# --- failure analysis (issue 13): flip levels, drift as a failure predictor, findings -----
+
+FLIP_LEVEL_COLUMNS = [
+    "dataset",
+    "model",
+    "perturbation",
+    "image_id",
+    "label",
+    "clean_pred",
+    "clean_correct",
+    "flip_level",
+    "wrong_level",
+]
+FLIP_LEVEL_KEYS = ["dataset", "model", "perturbation", "image_id"]
+FAILURE_GROUP = ["dataset", "model", "perturbation", "method", "target", "metric", "outcome"]
+FAILURE_COLUMNS = [
+    *FAILURE_GROUP,
+    "n_pos",
+    "n_neg",
+    "auroc",
+    "auroc_low",
+    "auroc_high",
+    "confidence_drop_auroc",
+    "confidence_drop_low",
+    "confidence_drop_high",
+    "level_auroc",
+    "level_low",
+    "level_high",
+    "difference",
+    "difference_low",
+    "difference_high",
+    "note",
+]
+FAILURE_OUTCOMES = ("flipped", "wrong")
+FINDING_COLUMNS = [
+    "dataset",
+    "model",
+    "perturbation",
+    "method",
+    "target",
+    "accuracy_clean",
+    "accuracy_strongest",
+    "strongest_level",
+    "median_flip_level",
+    "metric",
+    "drift_vs_floor",
+    "auroc",
+    "confidence_drop_auroc",
+    "difference",
+    "difference_low",
+    "difference_high",
+    "note",
+]

@@ -10,4 +10,5 @@ run_script(
     png=snakemake.output.png,
     pdf=snakemake.output.pdf,
     dpi=snakemake.params.dpi,
+    flip_levels_path=snakemake.input.flip_levels,
 )

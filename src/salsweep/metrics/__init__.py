@@ -26,13 +26,12 @@ METRIC_INFO: dict[str, dict[str, Any]] = {
 
 
 def drift_metric_specs(metric_specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The drift metrics among ``metric_specs``: those scored against a reference map
-    (and no mask); what the noise floors are scored with."""
+    """The drift metrics among ``metric_specs`` that need only the two maps (the map and
+    its reference): what the noise floors are scored with. ris, ros and lipschitz also
+    divide by the input or output change, which is zero for a floor map of the clean
+    image, so they have no floor."""
     return [
-        spec
-        for spec in metric_specs
-        if "reference" in METRIC_INFO[spec["name"]]["requires"]
-        and "mask" not in METRIC_INFO[spec["name"]]["requires"]
+        spec for spec in metric_specs if METRIC_INFO[spec["name"]]["requires"] == ("reference",)
     ]
 
 
