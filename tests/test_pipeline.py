@@ -360,7 +360,7 @@ def test_report_renders_in_headless_chromium(study_run, tmp_path):
     app = rendered[rendered.index('<div id="app">') :]
     assert "<nav" in app
     for text in ("Accuracy", "Saliency grids", "Metrics against level", "Provenance", "Tables",
-                 "Findings"):  # fmt: skip
+                 "Scale", "Findings"):  # fmt: skip
         assert text in app, text
     # self-contained: the figures are embedded in the file itself
     html = report.read_text(errors="ignore")

@@ -26,6 +26,9 @@ from PIL import Image
 from salsweep.io import encode_png, load_maps, read_table, write_json, write_table
 
 AGGREGATE = "results/tables/predictions.parquet"  # the aggregate rule: every table
+# Issue 13's tables (a seeded bootstrap): built from the aggregate tables by their own rules.
+FAILURE_TABLES = ("failure.parquet", "flip_levels.parquet")
+FAILURE_TARGETS = [f"results/tables/{name}" for name in FAILURE_TABLES]
 TABLES = (
     "predictions.parquet",
     "metrics.parquet",
@@ -94,7 +97,8 @@ def assert_outputs_whole(results: Path) -> None:
 def reference(tmp_path_factory, standins) -> Path:
     """An uninterrupted run of the small study (tables only)."""
     workdir = tmp_path_factory.mktemp("reference")
-    run_snakemake(workdir, write_config(workdir, small_study(standins)), "--cores", "2", AGGREGATE)
+    configfile = write_config(workdir, small_study(standins))
+    run_snakemake(workdir, configfile, "--cores", "2", AGGREGATE, *FAILURE_TARGETS)
     return workdir
 
 
@@ -330,17 +334,17 @@ def test_two_runs_give_byte_identical_rejects(tmp_path, standins):
 @pytest.mark.e2e
 def test_two_clean_runs_give_byte_identical_tables(tmp_path, standins, reference):
     configfile = write_config(tmp_path, small_study(standins))
-    run_snakemake(tmp_path, configfile, "--cores", "2", AGGREGATE)
-    assert_same_tables(reference, tmp_path)
+    run_snakemake(tmp_path, configfile, "--cores", "2", AGGREGATE, *FAILURE_TARGETS)
+    assert_same_tables(reference, tmp_path, TABLES + FAILURE_TABLES)
 
 
 @pytest.mark.e2e
 def test_tables_do_not_depend_on_the_number_of_shards(tmp_path, standins, reference):
     configfile = write_config(tmp_path, small_study(standins, shards=3))
-    run_snakemake(tmp_path, configfile, "--cores", "2", AGGREGATE)
+    run_snakemake(tmp_path, configfile, "--cores", "2", AGGREGATE, *FAILURE_TARGETS)
     shards = list((tmp_path / "results" / "predictions" / "tiny" / "vit" / "clean" / "0").iterdir())
     assert len(shards) == 3
-    assert_same_tables(reference, tmp_path)
+    assert_same_tables(reference, tmp_path, TABLES + FAILURE_TABLES)
 
 
 def write_shard(folder: Path, images: np.ndarray, labels: np.ndarray, name: str) -> str:
