@@ -10,10 +10,12 @@ impulse_noise gets a seeded Generator instead of skimage's unseeded default.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
 import pytest
+from conftest import REPO, run_snakemake
 
 from salsweep.perturbations import PERTURBATIONS, imagenet_c, validate_perturbation
 from salsweep.perturbations.imagenet_c import (
@@ -180,3 +182,17 @@ def test_severity_0_is_exact_and_the_rng_alone_decides(name):
     # Same per-image seed, same output, whatever ran before (sharding cannot change it).
     perturber.perturb(_image(16, 24), np.random.default_rng(9))
     assert np.array_equal(perturber.perturb(image, np.random.default_rng(5)), first)
+
+
+def test_corruption_study_dry_run_lists_the_15_sweeps_at_severities_1_to_5(tmp_path):
+    result = run_snakemake(tmp_path, REPO / "config" / "studies" / "corruptions.yaml", "-n")
+    planned: dict[str, set[str]] = {}
+    for line in result.stdout.splitlines():
+        match = re.search(r"wildcards: dataset=(\w+), perturbation=(\w+), level=([\d.]+)", line)
+        if match:
+            planned.setdefault(match.group(2), set()).add(match.group(3))
+    imagenet_c_sweeps = {name for name in planned if name in CORRUPTIONS}
+    assert imagenet_c_sweeps == set(BENCHMARK_CORRUPTIONS)
+    for name in BENCHMARK_CORRUPTIONS:
+        assert planned[name] == {"1", "2", "3", "4", "5"}, name
+    assert planned["clean"] == {"0"}
