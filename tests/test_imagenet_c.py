@@ -184,6 +184,43 @@ def test_severity_0_is_exact_and_the_rng_alone_decides(name):
     assert np.array_equal(perturber.perturb(image, np.random.default_rng(5)), first)
 
 
+@pytest.mark.parametrize("name", ["glass_blur", "frost", "elastic_transform"])
+def test_output_depends_on_the_image_not_on_the_sharding(tmp_path, name):
+    import pandas as pd
+
+    from salsweep.condition import Condition
+    from salsweep.io import decode_png, encode_png, read_table, write_table
+    from salsweep.stages.perturb import perturb_shard
+
+    source = tmp_path / "eval.parquet"
+    images = [_image(32, 32)[i:] for i in range(5)]  # five sizes, 32 down to 28 rows
+    table = pd.DataFrame(
+        {
+            "image_id": [f"im-{i}" for i in range(5)],
+            "image": [encode_png(image) for image in images],
+            "label": [0] * 5,
+            "mask": [None] * 5,
+        }
+    )
+    write_table(table, source)
+    common = dict(
+        condition=Condition("d", name, "4"),
+        kind="imagenet_c",
+        params={"corruption": name},
+        seed=5,
+    )
+    perturb_shard(str(source), str(tmp_path / "one.parquet"), shard=0, n_shards=1, **common)
+    for shard in range(3):
+        out = tmp_path / f"s{shard}.parquet"
+        perturb_shard(str(source), str(out), shard=shard, n_shards=3, **common)
+    whole = read_table(tmp_path / "one.parquet")["image"].tolist()
+    parts = [blob for s in range(3) for blob in read_table(tmp_path / f"s{s}.parquet")["image"]]
+    assert whole == parts
+    for blob, image in zip(whole, images, strict=True):
+        out = decode_png(blob)
+        assert out.shape == image.shape and not np.array_equal(out, image)
+
+
 def test_corruption_study_dry_run_lists_the_15_sweeps_at_severities_1_to_5(tmp_path):
     result = run_snakemake(tmp_path, REPO / "config" / "studies" / "corruptions.yaml", "-n")
     planned: dict[str, set[str]] = {}
