@@ -10,8 +10,12 @@ impulse_noise gets a seeded Generator instead of skimage's unseeded default.
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
+import types
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,8 +32,23 @@ from salsweep.perturbations.imagenet_c import (
 SEED = 11
 
 
+def _pkg_resources_stand_in() -> None:
+    """The reference imports pkg_resources.resource_filename, which setuptools >= 81 and
+    venvs without setuptools lack; this stand-in resolves a file next to a module."""
+    if importlib.util.find_spec("pkg_resources") is not None:
+        return
+    module = types.ModuleType("pkg_resources")
+
+    def resource_filename(name: str, path: str) -> str:
+        return str(Path(importlib.util.find_spec(name).origin).parent / path)
+
+    module.resource_filename = resource_filename
+    sys.modules["pkg_resources"] = module
+
+
 @pytest.fixture(scope="module")
 def reference():
+    _pkg_resources_stand_in()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # its pkg_resources import warns
         package = pytest.importorskip("imagecorruptions")
