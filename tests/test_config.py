@@ -91,6 +91,7 @@ def test_corruptions_shorthand_expands_to_one_imagenet_c_sweep_each():
         ({"kind": "imagenet_c", "corruptions": "all", "params": {}}, "c", "['params']"),
         # gaussian_blur is a sweep already (BASE) and an extra corruption: name clash
         ({"kind": "imagenet_c", "corruptions": "extra"}, "c", "prefix"),
+        ({"kind": "imagenet_c", "levels": [1], "prefix": "x_"}, "c.prefix", "with corruptions"),
     ],
 )
 def test_corruptions_shorthand_mistakes_name_the_key(entry, key, needle):

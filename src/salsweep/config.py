@@ -293,9 +293,14 @@ def expand_corruption_sets(config: dict) -> None:
     config has no ``corruptions`` left, so this may run twice.
     """
     perturbations = config.get("perturbations")
-    if not isinstance(perturbations, dict) or not any(
-        isinstance(spec, dict) and "corruptions" in spec for spec in perturbations.values()
-    ):
+    if not isinstance(perturbations, dict):
+        return  # the schema reports it
+    for name, spec in perturbations.items():
+        if isinstance(spec, dict) and "prefix" in spec and "corruptions" not in spec:
+            raise ConfigError(
+                f"perturbations.{name}.prefix", "only an entry with corruptions takes a prefix"
+            )
+    if not any(isinstance(spec, dict) and "corruptions" in spec for spec in perturbations.values()):
         return
     from salsweep.perturbations.imagenet_c import BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS
 
