@@ -15,7 +15,14 @@ os.environ.update(
     )
 )
 
-from salsweep.config import CLEAN, CLEAN_LEVEL, ConfigError, Study, check_level_specs
+from salsweep.config import (
+    CLEAN,
+    CLEAN_LEVEL,
+    ConfigError,
+    Study,
+    check_level_specs,
+    expand_corruption_sets,
+)
 
 # A study given with --configfile replaces the default study instead of being merged
 # into it (Snakemake merges by default, which would add the default datasets to a study).
@@ -24,6 +31,8 @@ if workflow.overwrite_configfiles:
     config.update(copy.deepcopy(workflow.config_settings.overwrite_config))
 
 try:
+    # The imagenet_c shorthand first: the schema's checks need each sweep's levels.
+    expand_corruption_sets(config)
     # Before validate(), which crashes on some malformed levels instead of naming the key.
     check_level_specs(config)
     validate(config, schema="../workflow/schemas/config.schema.yaml")

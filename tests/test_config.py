@@ -58,6 +58,53 @@ def test_study_expands_conditions_and_pairs():
     assert study.train_dataset("cnn") == "digits"
 
 
+def test_corruptions_shorthand_expands_to_one_imagenet_c_sweep_each():
+    config = copy.deepcopy(BASE)
+    config["perturbations"] = {
+        "gaussian_blur": {"levels": [3]},
+        "imagenet_c": {"corruptions": "benchmark"},
+        "extra": {"kind": "imagenet_c", "corruptions": ["spatter"], "levels": [2], "prefix": "x_"},
+    }
+    study = Study(config)
+    sweeps = study.config["perturbations"]
+    assert list(sweeps)[0] == "gaussian_blur"
+    assert list(sweeps)[1:16] == [
+        "gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur",
+        "motion_blur", "zoom_blur", "snow", "frost", "fog", "brightness", "contrast",
+        "elastic_transform", "pixelate", "jpeg_compression",
+    ]  # fmt: skip
+    assert sweeps["fog"] == {"kind": "imagenet_c", "levels": [1, 2, 3, 4, 5],
+                             "params": {"corruption": "fog"}}  # fmt: skip
+    assert sweeps["x_spatter"] == {"kind": "imagenet_c", "levels": [2],
+                                   "params": {"corruption": "spatter"}}  # fmt: skip
+    assert study.levels("snow") == ["1", "2", "3", "4", "5"]
+    assert study.perturbation_spec("snow") == {"kind": "imagenet_c",
+                                               "params": {"corruption": "snow"}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("entry", "key", "needle"),
+    [
+        ({"corruptions": "benchmark"}, "perturbations.gaussian_noise", "set kind: imagenet_c"),
+        ({"kind": "imagenet_c", "corruptions": "most"}, "corruptions", "benchmark, extra, all"),
+        ({"kind": "imagenet_c", "corruptions": ["fogg"]}, "corruptions[0]", "'fogg'"),
+        ({"kind": "imagenet_c", "corruptions": "all", "params": {}}, "c", "['params']"),
+        # gaussian_blur is a sweep already (BASE) and an extra corruption: name clash
+        ({"kind": "imagenet_c", "corruptions": "extra"}, "c", "prefix"),
+        ({"kind": "imagenet_c", "levels": [1], "prefix": "x_"}, "c.prefix", "with corruptions"),
+    ],
+)
+def test_corruptions_shorthand_mistakes_name_the_key(entry, key, needle):
+    config = copy.deepcopy(BASE)
+    name = "gaussian_noise" if key.startswith("perturbations.") else "c"
+    config["perturbations"][name] = entry
+    with pytest.raises(ConfigError) as error:
+        Study(config)
+    expected = key if key.startswith("perturbations.") else f"perturbations.{name}"
+    assert error.value.key.startswith(expected) and error.value.key.endswith(key)
+    assert needle in str(error.value)
+
+
 BAD_CONFIGS = [
     # (change, text that must appear in the error)
     ((["perturbations", "bluur"], {"kind": "bluur", "levels": [3]}), "bluur"),

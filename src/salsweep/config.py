@@ -43,6 +43,7 @@ class Study:
 
     def __init__(self, config: dict) -> None:
         apply_stand_ins(config)
+        expand_corruption_sets(config)
         self.config = config
         self.seed: int = config["study"]["seed"]
         self._levels: dict[str, list[str]] = {}
@@ -276,6 +277,104 @@ def _in_hub_cache(repo_id: str, revision: str | None) -> bool:
 
     found = try_to_load_from_cache(repo_id, "config.json", revision=revision or "main")
     return isinstance(found, str)
+
+
+CORRUPTION_SET_KEYS = ("kind", "corruptions", "levels", "prefix")
+DEFAULT_SEVERITIES = [1, 2, 3, 4, 5]
+
+
+def expand_corruption_sets(config: dict) -> None:
+    """Replace each ``perturbations`` entry with ``corruptions`` by one imagenet_c sweep per
+    corruption, in place (before the schema's per-sweep checks, which need ``levels``).
+
+    ``corruptions`` is ``benchmark`` (the 15 ImageNet-C corruptions), ``extra`` (the 4
+    validation ones), ``all`` or a list of names; ``levels`` defaults to [1, 2, 3, 4, 5];
+    each sweep is named ``prefix`` + the corruption (prefix "" by default). An expanded
+    config has no ``corruptions`` left, so this may run twice.
+    """
+    perturbations = config.get("perturbations")
+    if not isinstance(perturbations, dict):
+        return  # the schema reports it
+    for name, spec in perturbations.items():
+        if isinstance(spec, dict) and "prefix" in spec and "corruptions" not in spec:
+            raise ConfigError(
+                f"perturbations.{name}.prefix", "only an entry with corruptions takes a prefix"
+            )
+    if not any(isinstance(spec, dict) and "corruptions" in spec for spec in perturbations.values()):
+        return
+    from salsweep.perturbations.imagenet_c import BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS
+
+    sets = {
+        "benchmark": BENCHMARK_CORRUPTIONS,
+        "extra": EXTRA_CORRUPTIONS,
+        "all": BENCHMARK_CORRUPTIONS + EXTRA_CORRUPTIONS,
+    }
+    expanded: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for name, spec in perturbations.items():
+        key = f"perturbations.{name}"
+        if not (isinstance(spec, dict) and "corruptions" in spec):
+            sweeps = {name: spec}
+        else:
+            sweeps = _corruption_sweeps(key, name, spec, sets)
+        for sweep, sweep_spec in sweeps.items():
+            if sweep in expanded:
+                raise ConfigError(
+                    key,
+                    f"sweep {sweep!r} is also defined by {origin[sweep]}; rename one (a "
+                    "corruptions entry takes a prefix for its sweep names)",
+                )
+            expanded[sweep] = sweep_spec
+            origin[sweep] = key
+    perturbations.clear()
+    perturbations.update(expanded)
+
+
+def _corruption_sweeps(key: str, name: str, spec: dict, sets: dict) -> dict[str, dict]:
+    kind = spec.get("kind", name)
+    if kind != "imagenet_c":
+        raise ConfigError(
+            key,
+            "corruptions is a shorthand of the imagenet_c kind; set kind: imagenet_c "
+            f"(got {kind!r})",
+        )
+    unknown = sorted(set(spec) - set(CORRUPTION_SET_KEYS))
+    if unknown:
+        raise ConfigError(
+            key,
+            f"unknown key(s) {unknown} beside corruptions; "
+            f"allowed: {', '.join(CORRUPTION_SET_KEYS)}",
+        )
+    allowed = sets["all"]
+    corruptions = spec["corruptions"]
+    if isinstance(corruptions, str) and corruptions in sets:
+        names = list(sets[corruptions])
+    elif isinstance(corruptions, list) and corruptions:
+        names = corruptions
+        for index, corruption in enumerate(names):
+            if corruption not in allowed:
+                raise ConfigError(
+                    f"{key}.corruptions[{index}]",
+                    f"unknown corruption {corruption!r}; allowed: {', '.join(allowed)}",
+                )
+    else:
+        raise ConfigError(
+            f"{key}.corruptions",
+            "must be benchmark, extra, all or a non-empty list of corruptions, "
+            f"got {corruptions!r}",
+        )
+    prefix = spec.get("prefix", "")
+    if not isinstance(prefix, str):
+        raise ConfigError(f"{key}.prefix", f"must be a string, got {prefix!r}")
+    levels = spec.get("levels", DEFAULT_SEVERITIES)
+    return {
+        f"{prefix}{corruption}": {
+            "kind": "imagenet_c",
+            "levels": copy.deepcopy(levels),
+            "params": {"corruption": corruption},
+        }
+        for corruption in names
+    }
 
 
 def check_level_specs(config: dict) -> None:
