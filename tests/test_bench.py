@@ -1,0 +1,111 @@
+"""The bench/ scripts' CPU-testable parts: bench/overhead.py's parsing, the CUDA batch-size
+probe under a simulated out-of-memory error, and bench/gpu_check.sh end to end in its
+--dry-run mode on the CPU."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+overhead = load_script("overhead")
+
+BENCHMARK_HEADER = (
+    "\t".join(
+        [
+            "s",
+            "h:m:s",
+            "max_rss",
+            "max_vms",
+            "max_uss",
+            "max_pss",
+            "io_in",
+            "io_out",
+            "mean_load",
+            "cpu_time",
+        ]
+    )
+    + "\n"
+)
+
+
+def write_job(results: Path, job: str, seconds: float, log: str | None) -> None:
+    tsv = results / "benchmarks" / f"{job}.tsv"
+    tsv.parent.mkdir(parents=True, exist_ok=True)
+    tsv.write_text(BENCHMARK_HEADER + f"{seconds}\t0:00:01\t1\t1\t1\t1\t0\t0\t1\t1\n")
+    if log is not None:
+        path = results / "logs" / f"{job}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(log)
+
+
+def test_overhead_per_rule(tmp_path: Path) -> None:
+    write_job(
+        tmp_path,
+        "saliency/photos/lite0/rise/blur/3/shard-0",
+        10.0,
+        "2026-11-29 17:57:04,308 INFO salsweep.stages.saliency: model loaded\n"
+        "Traceback-free continuation line without a timestamp\n"
+        "2026-11-29 17:57:10,808 INFO salsweep.stages.saliency: wrote maps\n",
+    )
+    write_job(
+        tmp_path,
+        "saliency/photos/lite0/rise/blur/7/shard-0",
+        6.0,
+        "2026-11-29 23:59:59,500 INFO a\n2026-11-30 00:00:01,000 INFO b\n",
+    )
+    write_job(tmp_path, "perturb/digits/blur/3/shard-0", 0.5, "2026-11-29 17:00:00,000 INFO x\n")
+    write_job(tmp_path, "manifest", 2.0, "no timestamp at all\n")
+    write_job(tmp_path, "aggregate", 1.0, None)
+
+    costs = {cost.rule: cost for cost in overhead.collect(tmp_path)}
+    assert set(costs) == {"saliency", "perturb", "manifest", "aggregate"}
+    saliency = costs["saliency"]
+    assert saliency.jobs == 2 and saliency.job_seconds == pytest.approx(16.0)
+    # 6.5 s in the first job, 1.5 s across midnight in the second
+    assert saliency.span_seconds == pytest.approx(8.0)
+    assert saliency.startup_share == pytest.approx(0.5)
+    assert costs["perturb"].startup_share == pytest.approx(1.0)  # one log line: no span
+    assert costs["perturb"].jobs_without_log == 0
+    assert costs["manifest"].jobs_without_log == 1 and costs["aggregate"].jobs_without_log == 1
+
+    text = overhead.table(list(costs.values()))
+    assert "| saliency | 2 | 16.0 | 8.0 | 50% | 0 |" in text
+    assert "| **all** | 5 | 19.5 | 8.0 | 59% | 2 |" in text
+
+
+def test_overhead_span_capped_by_wall_time(tmp_path: Path) -> None:
+    # a log appended to by an earlier run of the same job spans more than the job's wall time
+    write_job(tmp_path, "classify/a", 2.0, "2026-11-29 10:00:00,000 I\n2026-11-29 11:00:00,000 I\n")
+    (cost,) = overhead.collect(tmp_path)
+    assert cost.span_seconds == 2.0 and cost.startup_share == 0.0
+
+
+def test_overhead_bad_input_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no benchmarks folder"):
+        overhead.collect(tmp_path)
+    bad = tmp_path / "benchmarks" / "classify" / "x.tsv"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("s\n1.2.3\n")
+    with pytest.raises(ValueError, match=r"classify/x\.tsv: 's' is '1\.2\.3'"):
+        overhead.collect(tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "overhead.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "x.tsv" in result.stderr
