@@ -10,6 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+from torch import nn
+
+from salsweep.models.base import Classifier
+from salsweep.saliency import auto_batch_size, batching
+from salsweep.saliency.batching import probe_batch_size
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -109,3 +115,54 @@ def test_overhead_bad_input_names_the_file(tmp_path: Path) -> None:
         text=True,
     )
     assert result.returncode != 0 and "x.tsv" in result.stderr
+
+
+class OutOfMemoryAbove(Classifier):
+    """A classifier whose forward raises CUDA's out-of-memory error above ``limit`` images,
+    as a GPU with room for ``limit`` would."""
+
+    name = "oom_above"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(["a", "b"])
+        self.limit = limit
+        self.sizes: list[int] = []
+        self.scale = nn.Parameter(torch.ones(1))
+
+    def _logits(self, images: torch.Tensor) -> torch.Tensor:
+        self.sizes.append(len(images))
+        if len(images) > self.limit:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        pooled = images.mean(dim=(1, 2, 3))[:, None] * self.scale
+        return torch.cat([pooled, -pooled], dim=1)
+
+
+def test_batch_probe_halves_on_out_of_memory() -> None:
+    model = OutOfMemoryAbove(limit=100)
+    # 512, 256, 128 fail, 64 fits; halved once more as headroom
+    assert probe_batch_size(model, (8, 8), torch.device("cpu")) == 32
+    assert model.sizes == [512, 256, 128, 64]
+    assert probe_batch_size(OutOfMemoryAbove(limit=1), (8, 8), torch.device("cpu")) == 1
+    assert probe_batch_size(OutOfMemoryAbove(limit=5), (8, 8), torch.device("cpu"), 16) == 2
+    with pytest.raises(RuntimeError, match="not even one 8x8 image fits on cpu for oom_above"):
+        probe_batch_size(OutOfMemoryAbove(limit=0), (8, 8), torch.device("cpu"))
+
+
+def test_batch_probe_lets_other_errors_through() -> None:
+    class Broken(OutOfMemoryAbove):
+        def _logits(self, images: torch.Tensor) -> torch.Tensor:
+            raise ValueError("a bug, not a full GPU")
+
+    with pytest.raises(ValueError, match="a bug"):
+        probe_batch_size(Broken(limit=10), (8, 8), torch.device("cpu"))
+
+
+def test_auto_batch_size_probes_on_cuda_only(monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr(
+        batching, "probe_batch_size", lambda *args: calls.append(args[2].type) or 64
+    )
+    model = OutOfMemoryAbove(limit=10)
+    assert auto_batch_size(model, (224, 224), "cuda") == 64
+    assert auto_batch_size(model, (224, 224), "cpu") == 8
+    assert calls == ["cuda"]
