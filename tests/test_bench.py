@@ -5,6 +5,7 @@ probe under a simulated out-of-memory error, and bench/gpu_check.sh end to end i
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,76 @@ def test_auto_batch_size_probes_on_cuda_only(monkeypatch) -> None:
     assert auto_batch_size(model, (224, 224), "cuda") == 64
     assert auto_batch_size(model, (224, 224), "cpu") == 8
     assert calls == ["cuda"]
+
+
+absent = load_script("absent_wheels")
+
+
+def test_absent_wheels_skips_installed_distributions(tmp_path: Path) -> None:
+    for name in (
+        "PyYAML-6.0.4-cp312-cp312-manylinux2014_x86_64.whl",  # installed here as pyyaml
+        "torch-2.11.0-cp312-cp312-manylinux_2_28_x86_64.whl",
+        "surely_absent.dist-1.0-py3-none-any.whl",
+    ):
+        (tmp_path / name).write_bytes(b"")
+    assert [w.name for w in absent.absent_wheels(tmp_path)] == [
+        "surely_absent.dist-1.0-py3-none-any.whl"
+    ]
+    with pytest.raises(FileNotFoundError, match="no wheels; run bench/gpu_wheels.sh"):
+        absent.absent_wheels(tmp_path / "missing")
+
+
+SALIENCY_OUTPUT = """# salsweep saliency benchmark: some CPU
+| model | method | params | batch | maps/s | (a) vs raw forwards | (b) vs xaitk |
+|---|---|---|---|---|---|---|
+| efficientnet_lite0 | (raw forward) | | 8 | 25.1 img/s | | |
+| efficientnet_lite0 | rise | n=200, s=8, p1=0.5, precision=bf16 | 64 | 3.20 | 0.97 | 4.10x |
+| efficientnet_lite0 | gradcam | defaults | 64 | 35.28 |  |  |
+"""
+
+
+def test_gpu_check_reads_the_saliency_table(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "bench"))  # gpu_check imports overhead as a sibling
+    gpu_check = load_script("gpu_check")
+    report = gpu_check.Report(tmp_path, 60)
+    gpu_check.saliency_figures("saliency bf16", SALIENCY_OUTPUT, report)
+    assert report.rows == [
+        ("saliency bf16", "efficientnet_lite0 (raw forward) (batch 8)", "25.1 img/s", ""),
+        (
+            "saliency bf16",
+            "efficientnet_lite0 rise (batch 64)",
+            "3.20 maps/s; (a) 0.97; (b) 4.10x",
+            "",
+        ),
+        ("saliency bf16", "efficientnet_lite0 gradcam (batch 64)", "35.28 maps/s", ""),
+    ]
+    with pytest.raises(ValueError, match="saliency fp16: bench/saliency.py printed no table"):
+        gpu_check.saliency_figures("saliency fp16", "Traceback ...", report)
+
+
+@pytest.mark.e2e
+def test_gpu_check_dry_run(tmp_path: Path) -> None:
+    """bench/gpu_check.sh end to end on the CPU: every step runs and the table has every
+    figure. No wheels are given, so it installs nothing (gpu_wheels.sh needs the network)."""
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHON=sys.executable, GPU_WHEELS=str(tmp_path / "no_wheels"))
+    env["GPU_SITE"] = str(tmp_path / "site")
+    result = subprocess.run(
+        ["bash", str(REPO / "bench" / "gpu_check.sh"), "--dry-run", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1500,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-4000:]
+    table = result.stdout[result.stdout.index("| check |") :]
+    assert (out / "gpu_check.md").read_text() == table
+    assert "FAILED" not in table and "DIFFERENT" not in table
+    assert f"torch {torch.__version__}" in table
+    assert "| auto batch size | efficientnet_lite0 32x32 | 2 images |" in table
+    assert "| default study | snakemake -n (dry run) | done |" in table
+    for name in ("predictions.parquet", "metrics.parquet", "summary.csv", "rejects.parquet"):
+        assert f"| tiny study twice | {name} | identical (sha256 " in table
+    for precision in ("fp32", "bf16", "fp16"):
+        assert f"| saliency {precision} | efficientnet_lite0 sliding_window (batch 8) |" in table
+    assert table.count("; (a) ") == 3 and table.count("; (b) ") == 3
