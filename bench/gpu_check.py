@@ -3,9 +3,9 @@
 Runs, each in a subprocess with its own time limit so that one slow step cannot eat the
 others' time: the auto batch-size probe, the default study (timed), a tiny study twice (are
 its tables byte-identical?), and bench/saliency.py at fp32, bf16 and fp16 with the ratios
-(a) and (b). Prints one markdown table with every figure; each step's output is kept in
---out. --dry-run runs the same steps on the CPU with tiny sizes, the default study as a
-snakemake dry run (-n).
+(a) and (b). Prints one markdown table with every figure; it and each step's output are
+kept in --out ($OUT/gpu_check by default), the studies in --work. --dry-run runs the same
+steps on the CPU with tiny sizes, the default study as a snakemake dry run (-n).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -185,12 +186,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="the CPU, tiny sizes")
     parser.add_argument("--out", type=Path, default=None, help="step logs and the table")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="the studies' folders (default: a temp folder)"
+    )
     parser.add_argument("--site", default="", help="where gpu_check.sh installed the wheels")
     parser.add_argument("--installed", type=int, default=0)
     parser.add_argument("--install-seconds", type=float, default=0.0)
     args = parser.parse_args(argv)
     out = args.out or Path(os.environ.get("OUT") or "/tmp") / "gpu_check"
     out.mkdir(parents=True, exist_ok=True)
+    # the studies stay out of $OUT, which the device tool copies back
+    work = args.work or Path(tempfile.mkdtemp(prefix="salsweep_gpu_check_"))
+    work.mkdir(parents=True, exist_ok=True)
     device = "cpu" if args.dry_run else "cuda"
     cores = min(os.cpu_count() or 1, 2 if args.dry_run else 16)
     limits = {name: DRY_LIMIT_SECONDS for name in GPU_LIMITS} if args.dry_run else GPU_LIMITS
@@ -227,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     # The default study, timed, with its start-up share per model rule.
-    default = out / "default"
-    device_config = out / "device.json"
+    default = work / "default"
+    device_config = work / "device.json"
     device_config.write_text(json.dumps({"study": {"device": device}}))
     configs = [REPO / "config" / "config.yaml", device_config]
     dry = ["-n"] if args.dry_run else []
@@ -246,12 +253,12 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
     # A tiny study twice: its tables must be byte-identical.
-    tiny_config = out / "tiny.json"
+    tiny_config = work / "tiny.json"
     tiny_config.write_text(json.dumps(tiny_study(device, with_photos=not args.dry_run)))
     targets = [f"results/tables/{name}" for name in TABLES]
     runs = []
     for run in ("tiny-a", "tiny-b"):
-        workdir = out / run
+        workdir = work / run
         text, seconds = report.run(
             run, snakemake(workdir, [tiny_config], cores, *targets), limits["tiny"]
         )

@@ -222,7 +222,10 @@ def test_gpu_check_dry_run(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHON=sys.executable, GPU_WHEELS=str(tmp_path / "no_wheels"))
     env["GPU_SITE"] = str(tmp_path / "site")
     result = subprocess.run(
-        ["bash", str(REPO / "bench" / "gpu_check.sh"), "--dry-run", "--out", str(out)],
+        [
+            *("bash", str(REPO / "bench" / "gpu_check.sh"), "--dry-run"),
+            *("--out", str(out), "--work", str(tmp_path / "work")),
+        ],
         capture_output=True,
         text=True,
         env=env,
