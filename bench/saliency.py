@@ -1,7 +1,7 @@
 """Saliency throughput benchmark (a script, not a test): `python bench/saliency.py`.
 
-Prints maps/s per method on EfficientNet-Lite0 (224x224) and a ViT-Tiny-sized ViT (random
-weights, 224x224), and for the black-box methods two ratios:
+Prints maps/s per method on EfficientNet-Lite0 and a ViT-Tiny-sized ViT (random weights),
+both at 224x224 unless --image-size says otherwise, and for the black-box methods two ratios:
   (a) the time of the method's forwards run raw (same count, same batch size) over the
       method's time (1.0 = no overhead on top of the forwards);
   (b) xaitk-saliency 0.15 time over ours (RISEStack / SlidingWindowStack), on the same
@@ -16,6 +16,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 
@@ -42,18 +43,20 @@ METHODS = {
 }
 
 
-def photos(n: int) -> np.ndarray:
+def photos(n: int, size: int = 224) -> np.ndarray:
     from salsweep.datasets import prepare_split
     from salsweep.io import decode_png
 
-    split = prepare_split({"source": "bundled_photos", "image_size": 224}, "eval", 0)
+    split = prepare_split({"source": "bundled_photos", "image_size": size}, "eval", 0)
     return np.stack([decode_png(blob) for blob in split.table["image"][:n]])
 
 
-def models(device: torch.device) -> dict:
+MODELS = ("efficientnet_lite0", "vit_tiny")
+
+
+def vit_tiny(device: torch.device, names: list[str], size: int):
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
 
-    names = [str(i) for i in range(1000)]
     folder = Path(tempfile.mkdtemp()) / "vit_tiny"
     torch.manual_seed(0)
     config = ViTConfig(
@@ -61,18 +64,42 @@ def models(device: torch.device) -> dict:
         num_hidden_layers=12,
         num_attention_heads=3,
         intermediate_size=768,
-        image_size=224,
+        image_size=size,
         patch_size=16,
         num_labels=1000,
     )
     ViTForImageClassification(config).save_pretrained(folder)
-    ViTImageProcessor(size={"height": 224, "width": 224}).save_pretrained(folder)
-    return {
-        "efficientnet_lite0": load_classifier({"source": "efficientnet_lite0"}, names, device),
-        "vit_tiny (random)": load_classifier(
-            {"source": "hf", "path": str(folder), "label_match": "index"}, names, device
-        ),
-    }
+    ViTImageProcessor(size={"height": size, "width": size}).save_pretrained(folder)
+    return load_classifier(
+        {"source": "hf", "path": str(folder), "label_match": "index"}, names, device
+    )
+
+
+def models(device: torch.device, chosen: tuple[str, ...] = MODELS, size: int = 224) -> dict:
+    names = [str(i) for i in range(1000)]
+    built = {}
+    if "efficientnet_lite0" in chosen:
+        built["efficientnet_lite0"] = load_classifier(
+            {"source": "efficientnet_lite0"}, names, device
+        )
+    if "vit_tiny" in chosen:
+        built["vit_tiny (random)"] = vit_tiny(device, names, size)
+    return built
+
+
+def comma_list(choices) -> Callable[[str], tuple[str, ...]]:
+    """An argparse type: a comma-separated subset of ``choices``."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        items = tuple(item.strip() for item in text.split(",") if item.strip())
+        unknown = [item for item in items if item not in choices]
+        if unknown or not items:
+            raise argparse.ArgumentTypeError(
+                f"unknown {', '.join(unknown) or 'empty list'}; choose from {', '.join(choices)}"
+            )
+        return items
+
+    return parse
 
 
 def cpu_name() -> str:
@@ -202,20 +229,21 @@ def forwards_per_image(name: str, params: dict, hw: tuple[int, int]) -> int:
     return params["n"] + 1
 
 
-def precision_effect(device, images: np.ndarray, batch_size: str) -> None:
+def precision_effect(device, images: np.ndarray, batch_size: str, args) -> None:
     """Distance of each black-box method's bf16 / fp16 maps from its fp32 maps, for each
     image's top-2 classes (a class the model gives ~0 would measure only rounding noise)."""
     print("| model | method | precision | max abs diff | mean abs diff | Pearson r | seconds |")
     print("|---|---|---|---|---|---|---|")
-    for model_name, model in models(device).items():
-        batch = (
-            auto_batch_size(model, (224, 224), device) if batch_size == "auto" else int(batch_size)
-        )
+    hw = images.shape[1:3]
+    for model_name, model in models(device, args.models, args.image_size).items():
+        batch = auto_batch_size(model, hw, device) if batch_size == "auto" else int(batch_size)
         with torch.inference_mode():
             logits = model(torch.from_numpy(images).to(model.device))
         targets = logits.topk(2, dim=1).indices.cpu().numpy()
         for name, params in METHODS.items():
             cls = SALIENCY_METHODS.get(name)
+            if name not in args.methods:
+                continue
             if cls.family != "black-box" or name == "rise_debiased":
                 continue  # rise_debiased: the same forwards as rise, other weights
             maps = {}
@@ -253,10 +281,28 @@ def main() -> None:
         action="store_true",
         help="instead of the table: how far bf16 and fp16 maps are from fp32 maps",
     )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=224,
+        help="photo side in pixels (224 for the figures; a small one for a quick check)",
+    )
+    parser.add_argument(
+        "--models",
+        type=comma_list(MODELS),
+        default=MODELS,
+        help=f"comma-separated subset of {','.join(MODELS)} (default: both)",
+    )
+    parser.add_argument(
+        "--methods",
+        type=comma_list(tuple(METHODS)),
+        default=tuple(METHODS),
+        help="comma-separated subset of the methods (default: all)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    images = photos(args.images)
+    images = photos(args.images, args.image_size)
     targets = np.zeros((len(images), 2), dtype=np.int64)
     print(
         f"# salsweep saliency benchmark: {cpu_name()}, "
@@ -264,20 +310,24 @@ def main() -> None:
         f"device {device}"
         + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
     )
-    print(f"# {len(images)} bundled photos at 224x224, 2 targets per image (maps = images x 2)")
+    print(
+        f"# {len(images)} bundled photos at {args.image_size}x{args.image_size}, "
+        "2 targets per image (maps = images x 2)"
+    )
     print(
         f"# medians of {args.rounds} rounds; black-box rows interleave ours, the same number "
         "of raw forwards, and xaitk in each round"
     )
     print()
     if args.precision_effect:
-        precision_effect(device, images, args.batch_size)
+        precision_effect(device, images, args.batch_size, args)
         return
     print("| model | method | params | batch | maps/s | (a) vs raw forwards | (b) vs xaitk |")
     print("|---|---|---|---|---|---|---|")
-    for model_name, model in models(device).items():
+    hw = images.shape[1:3]
+    for model_name, model in models(device, args.models, args.image_size).items():
         batch = (
-            auto_batch_size(model, (224, 224), device)
+            auto_batch_size(model, hw, device)
             if args.batch_size == "auto"
             else int(args.batch_size)
         )
@@ -285,6 +335,8 @@ def main() -> None:
         raw = 64 / (median(r[0] for r in rounds([raw_run], args.rounds)) * scale)
         print(f"| {model_name} | (raw forward) | | {batch} | {raw:.1f} img/s | | |")
         for name, params in METHODS.items():
+            if name not in args.methods:
+                continue
             if name == "realtime_mask":
                 params = {**params, "masker_path": trained_masker(model, images, params)}
             cls = SALIENCY_METHODS.get(name)
@@ -298,7 +350,7 @@ def main() -> None:
 
             ratio_raw = ratio_xaitk = ""
             if cls.family == "black-box":
-                forwards = forwards_per_image(name, params, (224, 224)) * len(images)
+                forwards = forwards_per_image(name, params, hw) * len(images)
                 raw_run, scale = raw_forward_seconds(model, images, batch, forwards)
                 theirs = xaitk_runner(name, params, model, images, batch, seed=0)
                 times = rounds([ours, raw_run, theirs], args.rounds)

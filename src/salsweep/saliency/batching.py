@@ -61,21 +61,36 @@ def auto_batch_size(
     device = torch.device(device) if device is not None else classifier.device
     if device.type != "cuda":
         return cpu_batch_size(image_hw)
+    return probe_batch_size(classifier, image_hw, device, max_batch_size)
+
+
+def probe_batch_size(
+    classifier: Classifier,
+    image_hw: tuple[int, int],
+    device: torch.device,
+    max_batch_size: int = MAX_BATCH_SIZE,
+) -> int:
+    """The CUDA probe of :func:`auto_batch_size`, on any device (so a test can run it on the
+    CPU with a forward that raises ``torch.cuda.OutOfMemoryError``)."""
     h, w = image_hw
+    on_cuda = device.type == "cuda"
 
     def fits(size: int) -> bool:
+        x = logits = None
         try:
             x = torch.full((size, h, w, 3), 128.0, device=device, requires_grad=True)
             with torch.enable_grad():
                 logits = classifier(x)
                 torch.autograd.grad(logits[:, 0].sum(), x)
-            torch.cuda.synchronize(device)
+            if on_cuda:
+                torch.cuda.synchronize(device)
             return True
         except torch.cuda.OutOfMemoryError:
             return False
         finally:
             x = logits = None  # noqa: F841 - drop references before emptying the cache
-            torch.cuda.empty_cache()
+            if on_cuda:
+                torch.cuda.empty_cache()
 
     size = largest_fitting(fits, max_batch_size)
     if size == 0:

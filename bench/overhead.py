@@ -1,0 +1,120 @@
+"""Start-up share per rule of a finished run (a script, not a test): `python bench/overhead.py`.
+
+Reads every job's wall time from ``<results>/benchmarks/<rule>/...tsv`` (snakemake's ``s``
+column) and the span between the first and last timestamped line of its log, the mirrored
+``<results>/logs/<rule>/...log``. A job logs its first line once its inputs are read and its
+model loaded, and its last once its output is written, so start-up (interpreter, imports,
+model load, writing) is ``wall - span``, and the share printed is ``1 - sum(span) / sum(wall)``
+over the rule's jobs. A job whose log has no timestamped line counts as all start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+# "2026-11-29 17:57:04,308 INFO salsweep...": the logging module's default asctime.
+TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
+
+
+@dataclass
+class RuleCost:
+    rule: str
+    jobs: int = 0
+    job_seconds: float = 0.0
+    span_seconds: float = 0.0
+    jobs_without_log: int = 0
+
+    @property
+    def startup_share(self) -> float:
+        return 1.0 - self.span_seconds / self.job_seconds if self.job_seconds > 0 else 0.0
+
+
+def log_span_seconds(path: Path) -> float | None:
+    """Seconds between the first and last timestamped line of ``path``; None if it has none
+    (lines without a timestamp, such as a traceback's, are skipped)."""
+    stamps = []
+    for line in path.read_text(errors="replace").splitlines():
+        match = TIMESTAMP.match(line)
+        if match:
+            stamps.append(datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f"))
+    if not stamps:
+        return None
+    return (stamps[-1] - stamps[0]).total_seconds()
+
+
+def benchmark_seconds(path: Path) -> float:
+    """The wall time of a snakemake benchmark file (its first row's ``s`` column)."""
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    if not rows or "s" not in rows[0]:
+        raise ValueError(f"{path}: not a snakemake benchmark file (no 's' column or no row)")
+    try:
+        return float(rows[0]["s"])
+    except ValueError:
+        raise ValueError(f"{path}: 's' is {rows[0]['s']!r}, not a number of seconds") from None
+
+
+def collect(results: Path) -> list[RuleCost]:
+    """One :class:`RuleCost` per rule (the first folder under ``benchmarks/``, or the file's
+    stem for a rule with one job), sorted by job-seconds, largest first."""
+    benchmarks = results / "benchmarks"
+    if not benchmarks.is_dir():
+        raise FileNotFoundError(f"{benchmarks}: no benchmarks folder; is {results} a run?")
+    costs: dict[str, RuleCost] = {}
+    for tsv in sorted(benchmarks.rglob("*.tsv")):
+        relative = tsv.relative_to(benchmarks)
+        rule = relative.parts[0] if len(relative.parts) > 1 else relative.stem
+        cost = costs.setdefault(rule, RuleCost(rule))
+        wall = benchmark_seconds(tsv)
+        log = (results / "logs" / relative).with_suffix(".log")
+        span = log_span_seconds(log) if log.is_file() else None
+        cost.jobs += 1
+        cost.job_seconds += wall
+        if span is None:
+            cost.jobs_without_log += 1
+        else:
+            cost.span_seconds += min(span, wall)
+    return sorted(costs.values(), key=lambda c: (-c.job_seconds, c.rule))
+
+
+def table(costs: list[RuleCost]) -> str:
+    lines = [
+        "| rule | jobs | job-s | log span s | start-up share | jobs without log lines |",
+        "|---|---|---|---|---|---|",
+    ]
+    total = RuleCost("all")
+    for cost in costs:
+        lines.append(
+            f"| {cost.rule} | {cost.jobs} | {cost.job_seconds:.1f} | {cost.span_seconds:.1f} | "
+            f"{cost.startup_share:.0%} | {cost.jobs_without_log} |"
+        )
+        total.jobs += cost.jobs
+        total.job_seconds += cost.job_seconds
+        total.span_seconds += cost.span_seconds
+        total.jobs_without_log += cost.jobs_without_log
+    lines.append(
+        f"| **all** | {total.jobs} | {total.job_seconds:.1f} | {total.span_seconds:.1f} | "
+        f"{total.startup_share:.0%} | {total.jobs_without_log} |"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="?", default="results", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        costs = collect(args.results)
+    except (FileNotFoundError, ValueError) as error:
+        sys.exit(f"error: {error}")
+    print(table(costs))
+
+
+if __name__ == "__main__":
+    main()
