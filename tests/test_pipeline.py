@@ -273,6 +273,8 @@ STAMPED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO ")
         ("perturb", "loaded: ", None),
         ("map_metrics", "loaded: ", None),
         ("dataset", "reading the eval split", None),
+        ("floors", "loaded: ", "explained"),
+        ("changes", "loaded: ", None),
     ],
 )
 def test_job_logs_have_a_first_and_a_last_line_and_progress(study_run, rule, first, progress):

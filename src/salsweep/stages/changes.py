@@ -124,6 +124,7 @@ def changes_shard(
     ids, clean_blobs = _images_by_id(clean_images_path)
     clean_images = [decode_png(clean_blobs[i]) for i in ids]
     clean_probs = _probs_by_id(clean_probs_path, ids)
+    log.info("loaded: %d clean images; %d perturbed copies to compare", len(ids), len(copies))
     frames = []
     for condition, images_path, probs_path in copies:
         copy_ids, copy_blobs = _images_by_id(images_path)
@@ -141,4 +142,7 @@ def changes_shard(
             Condition("none", "none", "0"), model, [], [], [], clean_probs[:0], clean_probs[:0]
         )
     write_table(out[CHANGE_COLUMNS], out_path)
-    log.info("%d copies x %d images, %d flipped", len(copies), len(ids), int(out["flipped"].sum()))
+    flipped = int(out["flipped"].sum())
+    log.info(
+        "wrote %s: %d copies x %d images, %d flipped", out_path, len(copies), len(ids), flipped
+    )

@@ -36,7 +36,8 @@ from salsweep.io import (
     save_maps,
     write_table,
 )
-from salsweep.model_jobs import build_explainer, explain_table, load_job_classifier
+from salsweep.model_jobs import build_explainer, explain_table, load_job_classifier, log_loaded
+from salsweep.progress import progress
 from salsweep.seeding import derive_seed
 
 log = logging.getLogger(__name__)
@@ -148,8 +149,10 @@ def floors_shard(
     explainer = build_explainer(
         method, method_params, seed=seed, batch_size=batch_size, masker_path=masker_path
     )
+    floors = [f for f in FLOOR_NAMES if f in out_maps]
+    log_loaded(f"{len(table)} images, {method}, floors {', '.join(floors)}", spec, classifier)
     frames = []
-    for floor in [f for f in FLOOR_NAMES if f in out_maps]:
+    for floor in floors:
         if floor == "random_logit":
             targets = random_logit_targets(
                 clean.targets, clean.image_ids, classifier.n_classes, seed=seed, dataset=dataset
@@ -157,7 +160,8 @@ def floors_shard(
         else:
             targets = clean.targets
             randomise_weights(classifier, RANDOMISE_SCOPE[floor], floor_seed(seed, floor, model))
-        maps, _ = explain_table(explainer, classifier, table, targets)
+        with progress(len(table), f"explained ({method}, {floor})", log) as done:
+            maps, _ = explain_table(explainer, classifier, table, targets, on_chunk=done.update)
         if len(table) == 0:
             maps = np.zeros((0, *clean.maps.shape[1:]), dtype=np.float32)
         result = SaliencyMaps(
@@ -178,4 +182,11 @@ def floors_shard(
     frames = [f for f in frames if len(f)]
     out = pd.concat(frames, ignore_index=True) if frames else empty_table(FLOOR_COLUMNS)
     write_table(out[FLOOR_COLUMNS], out_metrics)
-    log.info("%s: %d floors x %d images, %d values", method, len(out_maps), len(table), len(out))
+    log.info(
+        "wrote %s: %s, %d floors x %d images, %d values",
+        out_metrics,
+        method,
+        len(out_maps),
+        len(table),
+        len(out),
+    )
