@@ -202,3 +202,30 @@ def test_drift_on_an_nrtk_geometric_sweep_fails_naming_the_sweep():
     }
     with pytest.raises(ConfigError, match=r"perturbations\.shift.*'shift'.*xcorr.*drawn inside"):
         Study(config)
+
+
+def test_mask_metrics_on_a_geometric_copy_use_the_moved_mask(tmp_path):
+    mask = np.zeros((8, 8), dtype=np.uint8)
+    mask[1:3, 1:3] = 255
+    images = np.full((2, 8, 8, 3), 100, dtype=np.uint8)
+    maps = np.zeros((2, 1, 8, 8), dtype=np.float32)
+    maps[:, 0, 5, 2] = 1.0  # the peak lies on the mask moved down by 4 px, not on the mask
+    _write_shard(tmp_path, "copy", maps, images, mask=encode_png(mask))
+    out = tmp_path / "out.parquet"
+    for spec, expected in (
+        ({"kind": "translation", "params": {"direction": "down"}}, 1.0),
+        (None, 0.0),  # no transform: the mask stays where it is
+    ):
+        score_shard(
+            str(tmp_path / "copy.safetensors"),
+            str(tmp_path / "copy.parquet"),
+            str(out),
+            reference_path=None,
+            metric_specs=[{"name": "pointing_game"}],
+            condition=Condition("d", "shift", "0.5"),
+            model="m",
+            method="peak",
+            perturbation_spec=spec,
+            level="0.5",
+        )
+        assert (read_table(out)["value"] == expected).all(), spec
