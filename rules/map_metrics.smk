@@ -14,5 +14,7 @@ rule map_metrics:
         "../envs/data.yaml"
     params:
         metrics=STUDY.metric_specs(),
+        # Geometric kinds: the stage warps maps back by the sweep's transform.
+        perturbation=perturbation_spec,
     script:
         "../workflow/scripts/map_metrics.py"

@@ -240,7 +240,8 @@ def test_output_depends_on_the_image_not_on_the_sharding(tmp_path, name):
         assert out.shape == image.shape and not np.array_equal(out, image)
 
 
-def test_corruption_study_dry_run_lists_the_15_sweeps_at_severities_1_to_5(tmp_path):
+def test_corruption_study_dry_run_lists_16_sweeps(tmp_path):
+    """The 15 benchmark corruptions at severities 1-5, and rotation."""
     result = run_snakemake(tmp_path, REPO / "config" / "studies" / "corruptions.yaml", "-n")
     planned: dict[str, set[str]] = {}
     for line in result.stdout.splitlines():
@@ -251,4 +252,6 @@ def test_corruption_study_dry_run_lists_the_15_sweeps_at_severities_1_to_5(tmp_p
     assert imagenet_c_sweeps == set(BENCHMARK_CORRUPTIONS)
     for name in BENCHMARK_CORRUPTIONS:
         assert planned[name] == {"1", "2", "3", "4", "5"}, name
+    assert planned["rotation"] == {"5", "10", "15", "30"}
+    assert set(planned) == {*BENCHMARK_CORRUPTIONS, "rotation", "clean"}
     assert planned["clean"] == {"0"}

@@ -96,6 +96,36 @@ class Study:
             except (KeyError, ValueError) as error:
                 raise ConfigError(entry["_key"], _message(error)) from None
 
+        self._check_frames()
+
+    def _check_frames(self) -> None:
+        """A metric that compares a copy with its clean image pixel by pixel (drift and
+        stability: "reference"; mask metrics: "mask") needs the copy in a known frame."""
+        from salsweep.metrics import METRIC_INFO
+        from salsweep.perturbations import PERTURBATIONS
+
+        compared = sorted(
+            {
+                entry["name"]
+                for entry in _metric_entries(self.config)
+                if entry["name"] in METRIC_INFO
+                and {"reference", "mask"} & set(METRIC_INFO[entry["name"]]["requires"])
+            }
+        )
+        if not compared:
+            return
+        for name, spec in self.config["perturbations"].items():
+            kind = spec.get("kind", name)
+            reason = PERTURBATIONS.get(kind).unknown_frame_reason(spec.get("params", {}))
+            if reason is not None:
+                raise ConfigError(
+                    f"perturbations.{name}",
+                    f"sweep {name!r} cannot be scored by {', '.join(compared)}: {reason}, so "
+                    "its maps cannot be brought back into the clean image's frame. Drop the "
+                    "sweep or those metrics, or use the built-in rotation/translation/scale "
+                    "kinds, whose transform is known",
+                )
+
     def _check_dataset(self, name: str, spec: dict) -> None:
         from salsweep.datasets import check_source_params
 

@@ -261,6 +261,32 @@ class Strings(Check):
 
 
 @dataclass(frozen=True)
+class NumbersWith(Check):
+    """A list of numbers and the string ``placeholder``, holding it at least once (or None
+    if ``nullable``): a value template that code fills in."""
+
+    placeholder: str
+    nullable: bool = False
+
+    def ok(self, value: Any) -> bool:
+        if value is None:
+            return self.nullable
+        return (
+            isinstance(value, list)
+            and self.placeholder in value
+            and all(item == self.placeholder or is_number(item) for item in value)
+        )
+
+    @property
+    def phrase(self) -> str:
+        null = "null or " if self.nullable else ""
+        return f'{null}a list of numbers and "{self.placeholder}" (at least once)'
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": ["array", "null"] if self.nullable else "array"}
+
+
+@dataclass(frozen=True)
 class Mapped(Check):
     """A mapping with string keys, each value passing ``values`` (any value if None)."""
 

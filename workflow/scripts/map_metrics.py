@@ -16,4 +16,6 @@ run_script(
     clean_images_path=snakemake.input.get("clean_images"),
     probs_path=snakemake.input.get("probs"),
     clean_probs_path=snakemake.input.get("clean_probs"),
+    perturbation_spec=snakemake.params.perturbation,
+    level=snakemake.wildcards.level,
 )

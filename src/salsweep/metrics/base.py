@@ -22,6 +22,10 @@ class MetricContext:
     probs: np.ndarray | None = None  # the copy's softmax vector, [N, C]
     clean_probs: np.ndarray | None = None  # the clean image's softmax vector, [N, C]
     pred_maps: np.ndarray | None = None  # the predicted-class map of the same image [N, H, W]
+    # Bool [H, W], geometric sweeps only: the pixels of the clean frame that the copy shows.
+    # The maps (and images) are then already warped back into the clean frame, and every
+    # metric that compares with the clean image ("reference") uses only these pixels.
+    valid: np.ndarray | None = None
 
     def has(self, requirement: str) -> bool:
         """Whether this context holds what ``requirement`` (an entry of ``requires``) needs."""
@@ -106,6 +110,11 @@ def _check_rows(name: str, maps: np.ndarray, context: MetricContext) -> None:
         value = getattr(context, field_name)
         if value is not None and value.shape[0] != n:
             raise ValueError(f"{name}: {field_name} has {value.shape[0]} rows for {n} maps")
+    if context.valid is not None:
+        if context.valid.shape != (h, w) or context.valid.dtype != bool:
+            raise ValueError(f"{name}: valid must be bool [{h}, {w}], got {context.valid.shape}")
+        if not context.valid.any():
+            raise ValueError(f"{name}: no valid pixel: the copy shows none of the clean image")
     if context.pred_maps is not None and context.pred_maps.shape != maps.shape:
         raise ValueError(f"{name}: pred_maps must be {maps.shape}, got {context.pred_maps.shape}")
 

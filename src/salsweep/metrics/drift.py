@@ -19,6 +19,12 @@ All four metrics compare each map with its reference pixel by pixel, computed in
   kept so that the set does not depend on pixel order (a constant map's top set is the
   whole map). Pixels are ranked by signed value, so for signed maps the set is the
   strongest positive evidence. Never NaN (each set has >= 1 pixel).
+
+Geometric sweeps (rotation, translation, scale): the copy's map is first warped back into
+the clean image's frame (salsweep.frames) and each metric above is computed exactly as
+written, but over the valid pixels only (``MetricContext.valid``): the sums of ``ssd``,
+the pixels correlated by ``xcorr`` and ``spearman`` (ranks among the valid pixels), and
+the P of ``topk_iou``'s n = ceil(k% of P) are those of the valid pixels.
 """
 
 from __future__ import annotations
@@ -54,10 +60,19 @@ class _DriftBase(MapMetric):
     def __init__(self, **params) -> None:
         super().__init__(**resolve_metric(self.name, params))
 
-    def _pair(self, maps, reference) -> tuple[np.ndarray, np.ndarray]:
+    def _pair(self, maps, reference, context) -> tuple[np.ndarray, np.ndarray]:
+        """[N, P] float64 maps and references over the valid pixels (all without a mask)."""
         m = as_float_maps(maps, "maps", self.name).reshape(maps.shape[0], -1)
         r = as_float_maps(reference, "reference", self.name).reshape(maps.shape[0], -1)
-        return m, r
+        return valid_columns(m, context), valid_columns(r, context)
+
+
+def valid_columns(flat: np.ndarray, context) -> np.ndarray:
+    """The columns of [N, H*W(*C)] rows at the context's valid pixels (all if none given)."""
+    if context is None or context.valid is None:
+        return flat
+    per_pixel = flat.shape[1] // context.valid.size
+    return flat[:, np.repeat(context.valid.reshape(-1), per_pixel)]
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -79,7 +94,7 @@ class SSD(_DriftBase):
     higher_is_better: ClassVar[bool] = False
 
     def _score(self, maps, reference, masks, context) -> np.ndarray:
-        m, r = self._pair(maps, reference)
+        m, r = self._pair(maps, reference, context)
         norm = np.sqrt((m * m).sum(axis=1) * (r * r).sum(axis=1))
         out = np.full(m.shape[0], np.nan)
         ok = norm > 0
@@ -94,7 +109,7 @@ class XCorr(_DriftBase):
     higher_is_better: ClassVar[bool] = True
 
     def _score(self, maps, reference, masks, context) -> np.ndarray:
-        m, r = self._pair(maps, reference)
+        m, r = self._pair(maps, reference, context)
         cm, cr = _constant(m), _constant(r)
         out = np.full(m.shape[0], np.nan)
         out[cm & ~cr] = 0.0
@@ -113,7 +128,7 @@ class Spearman(_DriftBase):
         # scipy.stats takes ~1 s to import; only pay for it when spearman is scored
         from scipy.stats import rankdata
 
-        m, r = self._pair(maps, reference)
+        m, r = self._pair(maps, reference, context)
         out = np.full(m.shape[0], np.nan)
         ok = ~_constant(m) & ~_constant(r)
         if ok.any():
@@ -137,7 +152,7 @@ class TopKIoU(_DriftBase):
     higher_is_better: ClassVar[bool] = True
 
     def _score(self, maps, reference, masks, context) -> np.ndarray:
-        m, r = self._pair(maps, reference)
+        m, r = self._pair(maps, reference, context)
         k = float(self.params["k"])
         a, b = top_set(m, k), top_set(r, k)
         return (a & b).sum(axis=1) / (a | b).sum(axis=1)

@@ -38,6 +38,11 @@ offset). ||.|| is the L2 norm over all of an item's values (Quantus' nested norm
   (an all-zero map is left as it is, as ``normalise_by_max`` does; Quantus normalises a
   whole batch by its max, here each map alone, i.e. Quantus with one image per call).
 
+Geometric sweeps (rotation, translation, scale): the copy's map and the copy x' are first
+warped back into the clean image's frame (salsweep.frames), and every norm above runs over
+the valid pixels only (``MetricContext.valid``; for images, all channels of those pixels).
+``ros``' denominator (the softmax change) is unaffected.
+
 No other NaN: e == 0 and x == 0 are floored by eps_min as in Quantus, which makes those
 pixels weigh 1e6 times more - a property of the definition, documented in the README.
 """
@@ -49,6 +54,7 @@ from typing import ClassVar
 import numpy as np
 
 from salsweep.metrics.base import METRICS, MapMetric
+from salsweep.metrics.drift import valid_columns
 from salsweep.metrics.params import as_float_maps, resolve_metric
 from salsweep.params import Plugin
 
@@ -102,12 +108,19 @@ class _StabilityBase(MapMetric):
     def __init__(self, **params) -> None:
         super().__init__(**resolve_metric(self.name, params))
 
-    def _pair(self, maps, reference) -> tuple[np.ndarray, np.ndarray]:
-        """(e', e) as [N, H*W] float64: the copy's maps and the clean maps."""
+    def _pair(self, maps, reference, context) -> tuple[np.ndarray, np.ndarray]:
+        """(e', e) as [N, P] float64 over the valid pixels: the copy's maps and the clean maps."""
         n = maps.shape[0]
         copy = as_float_maps(maps, "maps", self.name).reshape(n, -1)
         clean = as_float_maps(reference, "reference", self.name).reshape(n, -1)
-        return copy, clean
+        return valid_columns(copy, context), valid_columns(clean, context)
+
+    @staticmethod
+    def _images(context) -> tuple[np.ndarray, np.ndarray]:
+        """(x', x) as [N, P*C] in [0, 1] over the valid pixels."""
+        n = context.images.shape[0]
+        x_copy = valid_columns(unit_images(context.images, n), context)
+        return x_copy, valid_columns(unit_images(context.clean_images, n), context)
 
 
 @METRICS.register("ris")
@@ -117,10 +130,8 @@ class RelativeInputStability(_StabilityBase):
     requires: ClassVar[tuple[str, ...]] = ("reference", "images", "probs")
 
     def _score(self, maps, reference, masks, context) -> np.ndarray:
-        n = maps.shape[0]
-        e_copy, e_clean = self._pair(maps, reference)
-        x_copy = unit_images(context.images, n)
-        x_clean = unit_images(context.clean_images, n)
+        e_copy, e_clean = self._pair(maps, reference, context)
+        x_copy, x_clean = self._images(context)
         den = relative_change(x_copy, x_clean)
         den = den + (den == 0) * EPS_MIN
         out = relative_change(e_copy, e_clean) / den
@@ -135,7 +146,7 @@ class RelativeOutputStability(_StabilityBase):
     requires: ClassVar[tuple[str, ...]] = ("reference", "probs")
 
     def _score(self, maps, reference, masks, context) -> np.ndarray:
-        e_copy, e_clean = self._pair(maps, reference)
+        e_copy, e_clean = self._pair(maps, reference, context)
         probs = np.asarray(context.probs, dtype=np.float64)
         clean_probs = np.asarray(context.clean_probs, dtype=np.float64)
         den = _norms(clean_probs - probs)
@@ -152,9 +163,7 @@ class LocalLipschitz(_StabilityBase):
     requires: ClassVar[tuple[str, ...]] = ("reference", "images")
 
     def _score(self, maps, reference, masks, context) -> np.ndarray:
-        n = maps.shape[0]
-        e_copy, e_clean = self._pair(maps, reference)
+        e_copy, e_clean = self._pair(maps, reference, context)
         num = _norms(max_normalised(e_clean) - max_normalised(e_copy))
-        x_copy = unit_images(context.images, n)
-        x_clean = unit_images(context.clean_images, n)
+        x_copy, x_clean = self._images(context)
         return num / (_norms(x_clean - x_copy) + LIPSCHITZ_EPS)

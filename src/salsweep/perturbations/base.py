@@ -60,6 +60,18 @@ class Perturbation(ABC):
     def declared_params(cls) -> Mapping[str, Param]:
         return declarations(__package__)[cls.name].params
 
+    @classmethod
+    def unknown_frame_reason(cls, params: Mapping[str, Any]) -> str | None:
+        """Why this sweep's copies are in another frame than the clean image with no known
+        transform back (None: same frame, or ``affine`` knows the transform). Config checks
+        refuse metrics that compare frames (drift, mask) on such a sweep."""
+        return None
+
+    def affine(self, height: int, width: int) -> np.ndarray | None:
+        """The 2x3 matrix taking clean-image pixel coordinates (x, y) to the copy's, for an
+        image of this size; None where the copy is in the clean image's frame."""
+        return None
+
     def param(self, key: str) -> Any:
         """A fixed param as given, else its declared default."""
         return self.params.get(key, self.declared_params()[key].default)

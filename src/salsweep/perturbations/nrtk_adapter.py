@@ -7,7 +7,14 @@ Params:
   e.g. ``nrtk.impls.perturb_image.photometric.blur.GaussianBlurPerturber`` (the 0.x path
   ``nrtk.impls.perturb_image.generic.cv2.blur`` no longer exists).
 - ``level_param`` (required): the constructor argument the level sets (``ksize``,
-  ``amount``, ``factor``...). An integral level is passed as ``int``, any other as ``float``.
+  ``amount``, ``factor``...), or else a keyword of the perturber's ``perturb`` call
+  (``max_translation_limit`` of RandomTranslationPerturber). An integral level is passed as
+  ``int``, any other as ``float``, except to an argument annotated ``float``, which always
+  gets a ``float`` (HazePerturber's ``factor=1`` as an int fails under numpy 2).
+- ``level_form`` (default none: the bare number): a list in which each ``"level"`` is
+  replaced by the level, for arguments that take a sequence: ``["level", "level"]`` gives
+  (level, level) (RandomTranslationPerturber's ``max_translation_limit``),
+  ``["level", 0, 0]`` gives RadialDistortionPerturber's ``k`` = (level, 0, 0).
 - ``kwargs`` (default ``{}``): further constructor arguments, fixed across levels.
 - ``identity_level`` (default none): the level at which the class leaves images unchanged,
   if it has one. Figures draw the clean image apart from the sweep (its identity is not
@@ -31,9 +38,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from salsweep.params import AnyOf, Mapped, Number, OneOf, Param, Plugin, Text
+from salsweep.params import AnyOf, Mapped, Number, NumbersWith, OneOf, Param, Plugin, Text
 from salsweep.perturbations.base import PERTURBATIONS, Perturbation
 from salsweep.perturbations.sweep import check_real
+
+LEVEL = "level"
 
 # check_params also checks them against the NRTK class itself.
 PARAMS = {
@@ -44,7 +53,16 @@ PARAMS = {
                 None, "Dotted path of an NRTK PerturbImage class.", Text(), required=True
             ),
             "level_param": Param(
-                None, "The constructor argument the level sets.", Text(), required=True
+                None,
+                "The constructor argument the level sets (else a keyword of its perturb() call).",
+                Text(),
+                required=True,
+            ),
+            "level_form": Param(
+                None,
+                'A list in which each "level" is replaced by the level, for sequence '
+                'arguments (e.g. ["level", "level"]); default: the bare number.',
+                NumbersWith("level", nullable=True),
             ),
             "kwargs": Param({}, "Further constructor arguments, fixed across levels.", Mapped()),
             "identity_level": Param(
@@ -61,6 +79,18 @@ PARAMS = {
     )
 }
 
+# NRTK classes that move pixels, and why salsweep cannot map their copies back to the clean
+# frame (checked by class name, so the reason holds even where the class does not import).
+UNKNOWN_FRAMES = {
+    "RandomTranslationPerturber": "it shifts each image by an offset drawn inside NRTK that "
+    "it neither returns nor records",
+    "RandomCropPerturber": "it crops at a corner drawn inside NRTK that it neither returns nor "
+    "records (and returns a smaller image)",
+    "RandomRotationPerturber": "albumentations draws the angle and does not return it",
+    "RandomScalePerturber": "albumentations draws the factor and does not return it",
+    "RadialDistortionPerturber": "its lens distortion is not an affine transform, and "
+    "salsweep does not invert it",
+}
 SEED_PARAMS = ("seed", "rng")
 RESERVED_KWARGS = ("seed", "rng", "is_static")
 KIND = "nrtk"
@@ -112,6 +142,16 @@ def _constructor_params(cls: type) -> tuple[set[str], bool]:
     return names, takes_any
 
 
+def _call_params(cls: type) -> set[str]:
+    """Keywords of the class's ``perturb`` call that a level may set."""
+    signature = inspect.signature(cls.perturb)
+    return {
+        name
+        for name, p in signature.parameters.items()
+        if name not in ("self", "image", "boxes") and p.kind is p.KEYWORD_ONLY
+    }
+
+
 def _seed_param(cls: type) -> str | None:
     names, _ = _constructor_params(cls)
     return next((name for name in SEED_PARAMS if name in names), None)
@@ -137,6 +177,9 @@ class NrtkPerturbation(Perturbation):
         self.nrtk_class = resolve_class(params["class_path"])
         self.level_param: str = params["level_param"]
         self.kwargs: dict[str, Any] = dict(params.get("kwargs", {}))
+        names, takes_any = _constructor_params(self.nrtk_class)
+        # the level goes to perturb() where the constructor does not take it
+        self.level_at_call = not takes_any and self.level_param not in names
         self.seed_param = _seed_param(self.nrtk_class)
         self.stochastic = self.seed_param is not None  # type: ignore[misc]
         self.identity_level = params.get("identity_level")  # type: ignore[misc]
@@ -168,13 +211,23 @@ class NrtkPerturbation(Perturbation):
         nrtk_class = resolve_class(params["class_path"])
         names, takes_any = _constructor_params(nrtk_class)
         if not takes_any:
-            unknown = sorted(({level_param} | set(kwargs)) - names)
+            given = set(kwargs)
+            if level_param in names or level_param not in _call_params(nrtk_class):
+                given.add(level_param)  # else the level goes to perturb()
+            unknown = sorted(given - names)
             if unknown:
                 allowed = ", ".join(sorted(names - set(RESERVED_KWARGS)))
+                calls = ", ".join(sorted(_call_params(nrtk_class)))
                 raise ValueError(
                     f"{KIND}: {params['class_path']} takes no argument(s) {unknown}; "
-                    f"its arguments: {allowed}"
+                    f"its arguments: {allowed}; its perturb() keywords: {calls or 'none'}"
                 )
+
+    @classmethod
+    def unknown_frame_reason(cls, params: Mapping[str, Any]) -> str | None:
+        class_name = str(params.get("class_path", "")).rpartition(".")[2]
+        reason = UNKNOWN_FRAMES.get(class_name)
+        return f"{class_name} moves pixels: {reason}" if reason else None
 
     @classmethod
     def identity_level_for(cls, params: Mapping[str, Any]) -> float | None:
@@ -184,9 +237,24 @@ class NrtkPerturbation(Perturbation):
     def level_label_for(cls, params: Mapping[str, Any]) -> str:
         return params.get("level_label") or params["level_param"]
 
+    def _annotated_float(self) -> bool:
+        function = self.nrtk_class.perturb if self.level_at_call else self.nrtk_class.__init__
+        parameter = inspect.signature(function).parameters.get(self.level_param)
+        return parameter is not None and parameter.annotation in (float, "float")
+
+    def _level_argument(self) -> Any:
+        value = _level_value(self.level)
+        if self._annotated_float():
+            value = float(value)
+        form = self.params.get("level_form")
+        if form is None:
+            return value
+        return tuple(value if item == LEVEL else item for item in form)
+
     def _build(self, seed: int | None) -> Any:
         arguments = dict(self.kwargs)
-        arguments[self.level_param] = _level_value(self.level)
+        if not self.level_at_call:
+            arguments[self.level_param] = self._level_argument()
         if self.seed_param is not None and seed is not None:
             arguments[self.seed_param] = seed
         return self.nrtk_class(**arguments)
@@ -197,7 +265,8 @@ class NrtkPerturbation(Perturbation):
             assert rng is not None
             # < 2**31 suits every seed consumer (numpy, random, torch).
             perturber = self._build(seed=int(rng.integers(0, 2**31 - 1)))
-        result = perturber(image=image.copy())
+        call = {self.level_param: self._level_argument()} if self.level_at_call else {}
+        result = perturber(image=image.copy(), **call)
         out = result[0] if isinstance(result, tuple) else result
         out = np.asarray(out)
         if out.shape != image.shape or out.dtype != np.uint8:

@@ -76,6 +76,43 @@ def condition_context(
     return MetricContext(**fields)
 
 
+def copy_transform(
+    perturbation_spec: dict | None, level: str | None, shape: tuple[int, int]
+) -> np.ndarray | None:
+    """The sweep's 2x3 affine (clean pixel coordinates -> the copy's) for images of
+    ``shape``, from its kind (Perturbation.affine); None where the copy is in the clean
+    frame (no spec: the clean reference, or a kind without a transform)."""
+    if perturbation_spec is None or perturbation_spec["kind"] is None or level is None:
+        return None
+    from salsweep.condition import parse_level
+    from salsweep.perturbations import PERTURBATIONS
+
+    kind = perturbation_spec["kind"]
+    params = perturbation_spec.get("params", {})
+    if PERTURBATIONS.get(kind).unknown_frame_reason(params) is not None:
+        return None  # Study.check refused frame-comparing metrics on this sweep
+    return PERTURBATIONS.get(kind)(parse_level(level), **params).affine(*shape)
+
+
+def to_clean_frame(result, context, matrix: np.ndarray):
+    """The copy's maps (and images, where the context has them) warped back into the clean
+    frame, and the context with the validity mask (salsweep.frames)."""
+    from dataclasses import replace
+
+    from salsweep.frames import maps_to_clean_frame, valid_pixels
+
+    shape = result.maps.shape[2:]
+    valid = valid_pixels(matrix, shape)
+    maps = np.stack(
+        [maps_to_clean_frame(result.maps[:, t], matrix) for t in range(result.maps.shape[1])],
+        axis=1,
+    )
+    fields = {"valid": valid}
+    if context.images is not None:
+        fields["images"] = maps_to_clean_frame(context.images, matrix)
+    return maps, replace(context, **fields)
+
+
 def score_shard(
     maps_path: str,
     images_path: str,
@@ -89,10 +126,19 @@ def score_shard(
     clean_images_path: str | None = None,
     probs_path: str | None = None,
     clean_probs_path: str | None = None,
+    perturbation_spec: dict | None = None,
+    level: str | None = None,
 ) -> None:
     """``clean_images_path``, ``probs_path``, ``clean_probs_path``: the clean shard's images
     and the two classify softmax files, for the metrics that need them (ris, ros,
-    lipschitz); None where the rule does not give them (then those metrics are skipped)."""
+    lipschitz); None where the rule does not give them (then those metrics are skipped).
+
+    ``perturbation_spec`` (kind and params) and ``level``: the sweep of this shard. Where
+    its kind moves pixels by a known transform (rotation, translation, scale), the
+    metrics that compare with the clean map (drift, stability) see the copy's maps warped
+    back into the clean frame, over the valid pixels only; the mask metrics see the
+    ground-truth masks moved forward into the copy's frame; the others (entropy,
+    truth-vs-pred) see the copy's own maps."""
     from dataclasses import replace
 
     from salsweep.metrics import METRIC_INFO, score_maps
@@ -129,8 +175,22 @@ def score_shard(
     # Mask metrics are scored for the images that have a mask (a photo without a box gets
     # none, not NaN); every other metric for every image.
     has_mask, masks = ground_truth_masks(table, result.maps.shape[2:])
+    matrix = copy_transform(perturbation_spec, level, result.maps.shape[2:])
+    frame_maps, frame_context = result.maps, context
+    if matrix is not None:
+        from salsweep.frames import masks_to_copy_frame
+
+        masks = masks_to_copy_frame(masks, matrix)
+        frame_maps, frame_context = to_clean_frame(result, context, matrix)
+    # Only a geometric sweep scores the frame-comparing metrics apart (after the others:
+    # every other sweep keeps the config's metric order, as before).
+    needs_reference = []
+    if matrix is not None:
+        needs_reference = [
+            s for s in metric_specs if "reference" in METRIC_INFO[s["name"]]["requires"]
+        ]
     needs_mask = [s for s in metric_specs if "mask" in METRIC_INFO[s["name"]]["requires"]]
-    other = [s for s in metric_specs if s not in needs_mask]
+    other = [s for s in metric_specs if s not in needs_mask and s not in needs_reference]
     ids = np.asarray(result.image_ids, dtype=object)
     frames = []
     for t, target in enumerate(result.target_names):
@@ -148,6 +208,9 @@ def score_shard(
             if n
             else []
         )
+        if needs_reference and ref is not None and n:
+            compared = score_maps(needs_reference, frame_maps[:, t], ref, context=frame_context)
+            scores += [(label, ids, v) for label, v in compared.items()]
         if needs_mask and has_mask.any():
             masked = score_maps(needs_mask, result.maps[has_mask, t], None, masks)
             scores += [(label, ids[has_mask], v) for label, v in masked.items()]

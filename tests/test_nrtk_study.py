@@ -1,0 +1,158 @@
+"""Every NRTK 1.1 perturber class that imports here runs end to end in one tiny study
+through the ``nrtk`` kind; a class whose NRTK extra is missing is skipped with the extra
+named. The README's NRTK table lists the same classes."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+from conftest import run_snakemake, tiny_study, write_config
+
+from salsweep.condition import format_level
+from salsweep.io import load_maps, read_table
+from salsweep.metrics import score_maps
+
+nrtk = pytest.importorskip("nrtk")
+
+PERTURB = "nrtk.impls.perturb_image."
+# class -> (module under nrtk.impls.perturb_image, level_param, level, level_form,
+#           identity level, the NRTK extra it needs)
+CLASSES = {
+    "AverageBlurPerturber": ("photometric.blur", "ksize", 3, None, 1, None),
+    "GaussianBlurPerturber": ("photometric.blur", "ksize", 3, None, 1, None),
+    "MedianBlurPerturber": ("photometric.blur", "ksize", 3, None, None, None),
+    "GaussianNoisePerturber": ("photometric.noise", "var", 0.02, None, 0, None),
+    "SpeckleNoisePerturber": ("photometric.noise", "var", 0.05, None, 0, None),
+    "SaltNoisePerturber": ("photometric.noise", "amount", 0.1, None, 0, None),
+    "PepperNoisePerturber": ("photometric.noise", "amount", 0.1, None, 0, None),
+    "SaltAndPepperNoisePerturber": ("photometric.noise", "amount", 0.1, None, 0, None),
+    "BrightnessPerturber": ("photometric.enhance", "factor", 1.5, None, 1, None),
+    "ColorPerturber": ("photometric.enhance", "factor", 0.3, None, 1, None),
+    "ContrastPerturber": ("photometric.enhance", "factor", 0.5, None, 1, None),
+    "SharpnessPerturber": ("photometric.enhance", "factor", 2.0, None, 1, None),
+    "HazePerturber": ("environment", "factor", 1.0, None, 0, None),
+    "WaterDropletPerturber": ("environment", "num_drops", 5, None, 0, "waterdroplet"),
+    "RadialDistortionPerturber": ("optical", "k", 0.3, ["level", 0, 0], 0, None),
+    "PybsmPerturber": ("optical", "f", 4, None, None, "pybsm"),
+    "RandomTranslationPerturber": (
+        "geometric.random",
+        "max_translation_limit",
+        6,
+        ["level", "level"],
+        0,
+        None,
+    ),
+    "RandomRotationPerturber": ("geometric.random", "limit", 30, None, 0, "albumentations"),
+    "RandomScalePerturber": ("geometric.random", "limit", 0.3, None, 0, "albumentations"),
+}
+# Not in the study: it returns a smaller image (see test_random_crop_is_refused_clearly).
+CROP = PERTURB + "geometric.random.RandomCropPerturber"
+
+
+def _usable(name: str) -> bool:
+    module, *_ = CLASSES[name]
+    from salsweep.perturbations.nrtk_adapter import resolve_class
+
+    try:
+        resolve_class(PERTURB + module + "." + name)
+    except ValueError:
+        return False
+    return True
+
+
+USABLE = [name for name in CLASSES if _usable(name)]
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_each_nrtk_class_imports_or_names_its_extra(name):
+    module, *_, extra = CLASSES[name]
+    if name in USABLE:
+        assert extra is None, f"{name} imports here although it needs nrtk[{extra}]"
+        return
+    assert extra is not None, f"{name} does not import here and needs no known extra"
+    pytest.skip(f"{name} needs the NRTK extra: pip install 'nrtk[{extra}]'")
+
+
+def test_random_crop_is_refused_clearly():
+    from salsweep.perturbations import PERTURBATIONS
+
+    kind = PERTURBATIONS.get("nrtk")(
+        12, class_path=CROP, level_param="crop_size", level_form=["level", "level"]
+    )
+    image = np.zeros((16, 16, 3), dtype=np.uint8)
+    with warnings.catch_warnings(), pytest.raises(ValueError, match="needs the same shape"):
+        warnings.simplefilter("ignore")
+        kind.perturb(image, np.random.default_rng(0))
+
+
+def _sweeps() -> dict:
+    sweeps = {}
+    for name in USABLE:
+        module, level_param, level, form, identity, _ = CLASSES[name]
+        params = {"class_path": PERTURB + module + "." + name, "level_param": level_param}
+        if form is not None:
+            params["level_form"] = form
+        if identity is not None:
+            params["identity_level"] = identity
+        sweeps[name.removesuffix("Perturber").lower()] = {
+            "kind": "nrtk",
+            "levels": [level],
+            "params": params,
+        }
+    return sweeps
+
+
+@pytest.mark.e2e
+def test_every_usable_nrtk_class_runs_in_one_tiny_study(tmp_path, standins):
+    base = tiny_study(standins)
+    tiny = copy.deepcopy(base["datasets"]["tiny"])
+    tiny["subset"] = 2
+    config = tiny_study(
+        standins,
+        study={"name": "nrtk", "seed": 3, "device": "cpu", "shards": 1},
+        datasets={"tiny": tiny},
+        models={"vit": base["models"]["vit"]},
+        perturbations=_sweeps(),
+        saliency={"targets": ["pred"], "batch_size": 16, "methods": {"vanilla_gradient": {}}},
+        # metrics on the copy alone: the geometric NRTK classes allow no drift metric
+        metrics=["entropy"],
+    )
+    configfile = write_config(tmp_path, config)
+    targets = ["results/tables/metrics.parquet", "results/tables/predictions.parquet"]
+    run_snakemake(tmp_path, configfile, "--cores", "2", *targets)
+
+    predictions = read_table(tmp_path / targets[1])
+    metrics = read_table(tmp_path / targets[0])
+    sweeps = set(config["perturbations"])
+    assert set(predictions["perturbation"]) == sweeps | {"clean"}
+    assert set(metrics["perturbation"]) == sweeps | {"clean"}
+    assert (predictions.groupby("perturbation").size() == 2).all()
+    clean = read_table(tmp_path / "results/perturbed/tiny/clean/0/shard-0.parquet")
+    for sweep, spec in config["perturbations"].items():
+        level = format_level(spec["levels"][0])
+        copy_table = read_table(
+            tmp_path / f"results/perturbed/tiny/{sweep}/{level}/shard-0.parquet"
+        )
+        assert list(copy_table["image_id"]) == list(clean["image_id"])
+        assert (copy_table["image"] != clean["image"]).any(), f"{sweep} changed no image"
+
+    # A built-in rotation sweep in the same folder (the clean jobs are reused): the rule
+    # hands the sweep's kind and level to map_metrics, which warps the maps back first.
+    rotation = copy.deepcopy(config)
+    rotation["perturbations"] = {"rotation": {"levels": [90]}}
+    rotation["metrics"] = ["entropy", "xcorr"]
+    configfile = write_config(tmp_path, rotation, name="rotation.yaml")
+    run_snakemake(tmp_path, configfile, "--cores", "2", targets[0])
+    scores = read_table(tmp_path / targets[0])
+    scored = scores[(scores["perturbation"] == "rotation") & (scores["metric"] == "xcorr")]
+    maps = "results/saliency/tiny/vit/vanilla_gradient/{}/shard-0.safetensors"
+    copy_maps = load_maps(tmp_path / maps.format("rotation/90")).maps[:, 0]
+    clean_maps = load_maps(tmp_path / maps.format("clean/0")).maps[:, 0]
+    # 90 degrees counter-clockwise on a square image: np.rot90 back is the exact inverse
+    warped = score_maps([{"name": "xcorr"}], np.rot90(copy_maps, k=-1, axes=(1, 2)), clean_maps)
+    naive = score_maps([{"name": "xcorr"}], copy_maps, clean_maps)
+    assert np.allclose(scored["value"].to_numpy(), warped["xcorr"])
+    assert not np.allclose(scored["value"].to_numpy(), naive["xcorr"])
