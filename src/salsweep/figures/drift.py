@@ -1,4 +1,4 @@
-"""drift_heatmap.png: method x sweep (sweep x method beyond SWEEP_COLUMNS sweeps), the mean
+"""drift_heatmap.png: method x sweep (sweep x method where sweeps outnumber methods), the mean
 drift metric at each sweep's strongest level, one panel per (dataset, model, target)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 from salsweep.figures.panels import CLEAN, MAIN_TARGETS
 from salsweep.figures.style import placeholder, save, set_style
 
-SWEEP_COLUMNS = 6  # sweeps a panel shows as columns; more go down the rows
+SWEEP_COLUMNS = 6  # the most sweeps a panel shows as columns
 MAX_WIDTH_IN = 12.0
 
 
@@ -28,11 +28,12 @@ def drift_heatmap(metrics: pd.DataFrame, png: str, pdf: str, dpi: int, metric: s
     table = table[table["level"] == table["perturbation"].map(strongest)]
     panels = list(table.groupby(["dataset", "model", "target"], sort=True))
     n_methods, n_sweeps = table["method"].nunique(), table["perturbation"].nunique()
-    # Up to SWEEP_COLUMNS sweeps stand as columns; more would squeeze their labels and the
-    # annotations together, so the sweeps go down the rows (the corruption study's 16).
-    by_row = n_sweeps > SWEEP_COLUMNS
+    # Sweeps stand as columns while there are no more of them than methods (and at most
+    # SWEEP_COLUMNS); otherwise their long names would stand on end, squeezed together, so
+    # the sweeps go down the rows (the corruption study's 16).
+    by_row = n_sweeps > min(SWEEP_COLUMNS, n_methods)
     if by_row:
-        panel = (1.7 + 1.25 * n_methods, 1.0 + 0.3 * n_sweeps)
+        panel = (1.7 + max(2.0, 1.25 * n_methods), 1.0 + 0.3 * n_sweeps)
     else:
         panel = (3.6, 1.2 + 0.45 * n_methods)
     # A near-square arrangement, at most MAX_WIDTH_IN wide (2400 px at the default 200 dpi).

@@ -1,0 +1,66 @@
+"""config/studies/corruptions.yaml end to end on stand-ins: the study as written, with the
+tiny stand-in dataset and model of tests/conftest.py in place of the default ones, a few of
+its corruptions at two severities, few images and one shard. Everything else (the
+imagenet_c shorthand, saliency methods and their parameters, the metrics) is the study's own."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, run_snakemake, tiny_study, write_config
+
+from salsweep.config import CLEAN
+
+STUDY = REPO / "config" / "studies" / "corruptions.yaml"
+# A noise, a blur, a weather and a digital corruption; the costly glass_blur and the frost
+# images (an optional package) are left to the full study.
+CORRUPTIONS = ["gaussian_noise", "motion_blur", "fog", "jpeg_compression"]
+SEVERITIES = [2, 5]
+N_IMAGES = 4
+FIGURES = ("results/figures/accuracy.png", "results/figures/drift_heatmap.png")
+
+
+def shrunk_study(standins) -> dict:
+    config = yaml.safe_load(STUDY.read_text())
+    (entry,) = config["perturbations"].values()
+    assert entry["corruptions"] == "benchmark" and entry["levels"] == [1, 2, 3, 4, 5]
+    entry.update(corruptions=CORRUPTIONS, levels=SEVERITIES)
+    tiny = tiny_study(standins)
+    dataset = tiny["datasets"]["tiny"] | {"subset": N_IMAGES}
+    config["datasets"] = {"tiny": dataset}
+    config["models"] = {"vit": tiny["models"]["vit"]}
+    config["study"] |= {"device": "cpu", "shards": 1}
+    config["figures"] = {"examples": 1, "dpi": 60}
+    config["floors"] = []  # the noise floors have their own tests; here they only cost time
+    return config
+
+
+@pytest.mark.e2e
+@pytest.mark.seed_studies
+def test_corruption_study_runs_end_to_end_on_stand_ins(standins, tmp_path):
+    config = shrunk_study(standins)
+    configfile = write_config(tmp_path, config)
+    run_snakemake(tmp_path, configfile, "--cores", "2", "figures")
+
+    tables = tmp_path / "results" / "tables"
+    predictions = pd.read_parquet(tables / "predictions.parquet")
+    metrics = pd.read_parquet(tables / "metrics.parquet")
+    # One sweep per corruption, named by it, at exactly the severities asked for.
+    assert set(predictions["perturbation"]) == {CLEAN, *CORRUPTIONS}
+    assert set(metrics["perturbation"]) == {CLEAN, *CORRUPTIONS}
+    for name in CORRUPTIONS:
+        levels = predictions.loc[predictions["perturbation"] == name, "level"]
+        assert sorted(levels.unique()) == SEVERITIES, name
+    assert predictions["image_id"].nunique() == N_IMAGES
+    assert len(predictions) == N_IMAGES * (1 + len(CORRUPTIONS) * len(SEVERITIES))
+    assert set(metrics["method"]) == set(config["saliency"]["methods"])
+    # A strong corruption changes the image, so the maps drift: not all xcorr are 1.
+    xcorr = metrics[(metrics["metric"] == "xcorr") & (metrics["perturbation"] == "gaussian_noise")]
+    assert len(xcorr) and (xcorr["value"].dropna() < 1 - 1e-6).any()
+
+    for figure in FIGURES:
+        assert (tmp_path / figure).stat().st_size > 1000, figure
+    for name in CORRUPTIONS:
+        (png,) = (tmp_path / "results" / "figures").rglob(f"metrics_tiny_vit_{name}.png")
+        assert png.stat().st_size > 1000, name
