@@ -24,9 +24,13 @@ FIGURES = ("results/figures/accuracy.png", "results/figures/drift_heatmap.png")
 
 def shrunk_study(standins) -> dict:
     config = yaml.safe_load(STUDY.read_text())
-    (entry,) = config["perturbations"].values()
+    (entry,) = [e for e in config["perturbations"].values() if "corruptions" in e]
     assert entry["corruptions"] == "benchmark" and entry["levels"] == [1, 2, 3, 4, 5]
     entry.update(corruptions=CORRUPTIONS, levels=SEVERITIES)
+    # Other sweeps of the study (rotation, once the geometric kinds exist) keep two levels.
+    for other in config["perturbations"].values():
+        if other is not entry:
+            other["levels"] = other["levels"][:2]
     tiny = tiny_study(standins)
     dataset = tiny["datasets"]["tiny"] | {"subset": N_IMAGES}
     config["datasets"] = {"tiny": dataset}
@@ -41,6 +45,8 @@ def shrunk_study(standins) -> dict:
 @pytest.mark.seed_studies
 def test_corruption_study_runs_end_to_end_on_stand_ins(standins, tmp_path):
     config = shrunk_study(standins)
+    others = {name: spec["levels"] for name, spec in config["perturbations"].items()}
+    others.pop(next(n for n, e in config["perturbations"].items() if "corruptions" in e))
     configfile = write_config(tmp_path, config)
     run_snakemake(tmp_path, configfile, "--cores", "2", "figures")
 
@@ -48,13 +54,15 @@ def test_corruption_study_runs_end_to_end_on_stand_ins(standins, tmp_path):
     predictions = pd.read_parquet(tables / "predictions.parquet")
     metrics = pd.read_parquet(tables / "metrics.parquet")
     # One sweep per corruption, named by it, at exactly the severities asked for.
-    assert set(predictions["perturbation"]) == {CLEAN, *CORRUPTIONS}
-    assert set(metrics["perturbation"]) == {CLEAN, *CORRUPTIONS}
+    sweeps = {CLEAN, *CORRUPTIONS, *others}
+    assert set(predictions["perturbation"]) == sweeps
+    assert set(metrics["perturbation"]) == sweeps
     for name in CORRUPTIONS:
         levels = predictions.loc[predictions["perturbation"] == name, "level"]
         assert sorted(levels.unique()) == SEVERITIES, name
     assert predictions["image_id"].nunique() == N_IMAGES
-    assert len(predictions) == N_IMAGES * (1 + len(CORRUPTIONS) * len(SEVERITIES))
+    n_conditions = 1 + len(CORRUPTIONS) * len(SEVERITIES) + sum(map(len, others.values()))
+    assert len(predictions) == N_IMAGES * n_conditions
     assert set(metrics["method"]) == set(config["saliency"]["methods"])
     # A strong corruption changes the image, so the maps drift: not all xcorr are 1.
     xcorr = metrics[(metrics["metric"] == "xcorr") & (metrics["perturbation"] == "gaussian_noise")]
