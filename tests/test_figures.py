@@ -773,3 +773,103 @@ def test_a_one_panel_metrics_figure_keeps_its_floor_legend_inside(tmp_path, monk
     )
     assert fig.get_figwidth() < 4  # one panel a row
     assert len(fig.legends) == 2 and not _text_past_canvas(fig)
+
+
+# -- the corruption study's 16 sweeps (15 ImageNet-C corruptions and rotation) -----------
+CORRUPTIONS = [
+    "gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur",
+    "motion_blur", "zoom_blur", "snow", "frost", "fog", "brightness", "contrast",
+    "elastic_transform", "pixelate", "jpeg_compression",
+]  # fmt: skip
+CORRUPTION_SWEEPS = {name: [1, 2, 3, 4, 5] for name in CORRUPTIONS} | {"rotation": [5, 10, 15, 30]}
+
+
+def _corruption_sweeps() -> dict[str, Sweep]:
+    """The sweeps as the figure rules get them: each severity 0 and rotation 0 are exact."""
+    sweeps = {
+        name: Sweep(name, f"{name} severity (ImageNet-C, 1-5)", 0.0, exact_identity=True)
+        for name in CORRUPTIONS
+    }
+    sweeps["rotation"] = Sweep("rotation", "rotation angle (degrees)", 0.0, exact_identity=True)
+    return sweeps
+
+
+def _overlapping_tick_labels(fig) -> list[str]:
+    """Neighbouring tick labels of one axis whose drawn extents overlap (a reader cannot
+    tell them apart); run after _text_past_canvas, which draws the figure."""
+    renderer = fig.canvas.get_renderer()
+    found = []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = [t for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
+            boxes = [t.get_window_extent(renderer) for t in labels]
+            for (a, box_a), (b, box_b) in itertools.pairwise(zip(labels, boxes, strict=True)):
+                if box_a.overlaps(box_b):
+                    found.append(f"{ax.get_title()!r}: {a.get_text()!r} / {b.get_text()!r}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def corruption_figures(tmp_path_factory):
+    """The accuracy figure (with its flip-share panels), the 16 metrics figures of one pair
+    and the drift heatmap of a 16-sweep study at the default dpi: per PNG name its pixel
+    size, texts past the canvas and narrowest panel (cm)."""
+    from PIL import Image
+
+    from salsweep.failure import flip_levels
+
+    folder = tmp_path_factory.mktemp("corruption_figures")
+    perturbations = {name: {"levels": levels} for name, levels in CORRUPTION_SWEEPS.items()}
+    predictions, metric_table, _ = _default_tables(perturbations, n_images=4)
+    summary = _summary(folder, metric_table, predictions)
+    sweeps = _corruption_sweeps()
+    flips = flip_levels(predictions, {name: s.identity_level for name, s in sweeps.items()})
+    drawn = {}
+
+    def checked(fig, png, pdf, dpi):
+        fig.set_dpi(dpi)
+        axes = [ax for ax in fig.axes if ax.get_visible() and ax.has_data()]
+        narrowest = min(ax.get_position().width * fig.get_figwidth() * 2.54 for ax in axes)
+        outside = _text_past_canvas(fig)
+        overlaps = _overlapping_tick_labels(fig)
+        style.save(fig, png, pdf, dpi)
+        drawn[Path(png).name] = dict(
+            size=Image.open(png).size, outside=outside, narrowest_cm=narrowest, overlaps=overlaps
+        )
+
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (accuracy, metrics, drift):
+            patch.setattr(module, "save", checked)
+        accuracy.accuracy_figure(
+            predictions, sweeps, str(folder / "accuracy.png"), str(folder / "accuracy.pdf"),
+            DEFAULT_DPI, flips,
+        )  # fmt: skip
+        dataset, model = PAIRS[0]
+        for name, sweep in sweeps.items():
+            metrics.metrics_figure(
+                summary, dataset, model, sweep, str(folder / f"metrics_{name}.png"),
+                str(folder / f"metrics_{name}.pdf"), DEFAULT_DPI,
+            )  # fmt: skip
+        drift.drift_heatmap(
+            metric_table, str(folder / "drift_heatmap.png"), str(folder / "drift_heatmap.pdf"),
+            DEFAULT_DPI,
+        )  # fmt: skip
+    drawn["folder"] = folder
+    return drawn
+
+
+def test_sixteen_sweep_figures_fit_the_page_and_keep_their_text_inside(corruption_figures):
+    figures = dict(corruption_figures)
+    figures.pop("folder")
+    expected = {"accuracy.png", "drift_heatmap.png"} | {
+        f"metrics_{name}.png" for name in CORRUPTION_SWEEPS
+    }
+    assert set(figures) == expected
+    for name, figure in figures.items():
+        width, _ = figure["size"]
+        assert width <= MAX_WIDTH_PX, f"{name} is {width} px wide"
+        assert not figure["outside"], f"{name}: text past the canvas: {figure['outside']}"
+        assert not figure["overlaps"], f"{name}: tick labels overlap: {figure['overlaps'][:3]}"
+        assert figure["narrowest_cm"] >= MIN_PANEL_CM, f"{name}: {figure['narrowest_cm']:.1f} cm"

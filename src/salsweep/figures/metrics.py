@@ -89,7 +89,9 @@ def metrics_figure(
     floor_ncol = min(3 if CELL[0] * ncols >= 6 else 1, max(len(floor_names), 1))
     floor_rows_needed = int(np.ceil(len(floor_names) / floor_ncol))
     extra_top = 0.2 + 0.2 * floor_rows_needed if floor_names else 0.0
-    title = f"{model} on {dataset}: map metrics against {sweep.label}, {sweep.name} (95% CI)"
+    # The sweep's name, unless its level label already starts with it (imagenet_c's do).
+    named = "" if sweep.label.startswith(sweep.name) else f", {sweep.name}"
+    title = f"{model} on {dataset}: map metrics against {sweep.label}{named} (95% CI)"
     # A figure of one or two panels a row wraps its title (8.5 pt: ~13 characters an inch).
     narrow = CELL[0] * ncols + 0.95 <= 7
     if narrow:
