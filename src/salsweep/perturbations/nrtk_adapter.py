@@ -21,6 +21,18 @@ Params:
   known to be exact).
 - ``level_label`` (default: ``level_param``): the figures' axis label, e.g. ``"ksize (px)"``.
 
+Two classes return an image of another size, and every stage needs the image's own size,
+so the adapter brings their output back to the input's height and width:
+
+- ``RandomCropPerturber`` (a ``crop_size`` crop): the crop is resized back with
+  ``cv2.resize(..., interpolation=cv2.INTER_LINEAR)``, i.e. it acts as a random zoom-in.
+- ``RandomScalePerturber`` (scales by 1 + a factor drawn in ``[-limit, limit]``): the scaled
+  image is centre-cropped (larger) or zero-padded around the centre (smaller), so it stays a
+  zoom about the centre (resizing it back would undo the scaling).
+
+Any other class that changes the shape or dtype is an error. Neither of the two allows
+drift or mask metrics (their frames are not known: see ``UNKNOWN_FRAMES``).
+
 NRTK is imported only when the kind is used. If the class takes a ``seed`` (NRTK 1.x) or
 ``rng`` (NRTK 0.x) argument it is treated as stochastic: it is built anew for every image
 with a seed drawn from the ``rng`` given to ``perturb``, so randomness still comes only
@@ -36,6 +48,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 
 from salsweep.params import AnyOf, Mapped, Number, NumbersWith, OneOf, Param, Plugin, Text
@@ -85,12 +98,16 @@ UNKNOWN_FRAMES = {
     "RandomTranslationPerturber": "it shifts each image by an offset drawn inside NRTK that "
     "it neither returns nor records",
     "RandomCropPerturber": "it crops at a corner drawn inside NRTK that it neither returns nor "
-    "records (and returns a smaller image)",
+    "records (salsweep resizes the crop back to the image's size)",
     "RandomRotationPerturber": "albumentations draws the angle and does not return it",
-    "RandomScalePerturber": "albumentations draws the factor and does not return it",
+    "RandomScalePerturber": "albumentations draws the factor and does not return it "
+    "(salsweep centre-crops or pads the result back to the image's size)",
     "RadialDistortionPerturber": "its lens distortion is not an affine transform, and "
     "salsweep does not invert it",
 }
+# Classes whose output has another height and width, and how it is brought back.
+RESIZED_BACK = "RandomCropPerturber"
+CENTRED_BACK = "RandomScalePerturber"
 SEED_PARAMS = ("seed", "rng")
 RESERVED_KWARGS = ("seed", "rng", "is_static")
 KIND = "nrtk"
@@ -268,10 +285,34 @@ class NrtkPerturbation(Perturbation):
         call = {self.level_param: self._level_argument()} if self.level_at_call else {}
         result = perturber(image=image.copy(), **call)
         out = result[0] if isinstance(result, tuple) else result
-        out = np.asarray(out)
+        out = self._fit_back(np.asarray(out), image.shape)
         if out.shape != image.shape or out.dtype != np.uint8:
             raise ValueError(
                 f"{KIND}: {self.params['class_path']} returned {out.shape} {out.dtype} for a "
                 f"{image.shape} uint8 image; salsweep needs the same shape and uint8"
             )
         return out
+
+    def _fit_back(self, out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """Bring RandomCrop's and RandomScale's output back to the input's height and width."""
+        class_name = self.nrtk_class.__name__
+        if out.shape == shape or out.ndim != len(shape) or out.shape[2:] != shape[2:]:
+            return out  # same size, or a shape the check in _perturb reports
+        height, width = shape[:2]
+        if class_name == RESIZED_BACK:
+            return cv2.resize(out, (width, height), interpolation=cv2.INTER_LINEAR)
+        if class_name == CENTRED_BACK:
+            return centre_fit(out, height, width)
+        return out
+
+
+def centre_fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Centre-crop or zero-pad ``image`` to ``height`` x ``width`` (a zoom about the centre)."""
+    out = np.zeros((height, width, *image.shape[2:]), dtype=image.dtype)
+    rows, cols = min(height, image.shape[0]), min(width, image.shape[1])
+    src_top, src_left = (image.shape[0] - rows) // 2, (image.shape[1] - cols) // 2
+    dst_top, dst_left = (height - rows) // 2, (width - cols) // 2
+    out[dst_top : dst_top + rows, dst_left : dst_left + cols] = image[
+        src_top : src_top + rows, src_left : src_left + cols
+    ]
+    return out
