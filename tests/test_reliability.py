@@ -23,7 +23,7 @@ import yaml
 from conftest import REPO, TINY_CLASSES, run_snakemake, tiny_images, tiny_study, write_config
 from PIL import Image
 
-from salsweep.io import encode_png, load_maps, read_table, write_json, write_table
+from salsweep.io import encode_png, load_maps, load_probs, read_table, write_json, write_table
 
 AGGREGATE = "results/tables/predictions.parquet"  # the aggregate rule: every table
 # Issue 13's tables (a seeded bootstrap): built from the aggregate tables by their own rules.
@@ -85,6 +85,8 @@ def assert_outputs_whole(results: Path) -> None:
             continue
         if path.suffix == ".parquet":
             read_table(path)
+        elif path.suffix == ".safetensors" and "probs" in path.relative_to(results).parts:
+            load_probs(path)
         elif path.suffix == ".safetensors":
             load_maps(path)
         elif path.suffix == ".json":

@@ -139,12 +139,13 @@ def test_s001_levels_are_the_notebook_linspaces_and_start_at_the_identity():
 
 def test_stand_ins_replace_hub_entries_by_path_and_others_by_source():
     config = load_study("s002_resnet_gradcam_shared_interest")
-    fake = {"cifar10": {}, "eurosat": {}, "vit": "v", "convnext": "c", "resnet": "/tiny"}
+    # a hub-id-shaped path: a missing absolute folder would fail the model-folder check
+    fake = {"cifar10": {}, "eurosat": {}, "vit": "v", "convnext": "c", "resnet": "tiny/resnet"}
     config["stand_ins"] = stand_ins(fake)
     study = Study(config)
     assert study.dataset_spec("photos")["photos"] == PHOTOS
     assert study.dataset_spec("photos")["image_size"] == 64
-    assert study.model_spec("resnet50")["path"] == "/tiny"
+    assert study.model_spec("resnet50")["path"] == "tiny/resnet"
     assert study.model_spec("resnet50")["label_match"] == "index"
     assert study.levels("contrast") == ["0.8", "0.6", "0.4", "0.2"]
 
@@ -275,9 +276,12 @@ def check_run(name: str, workdir: Path) -> None:
     drift = {label for label in labels if label.split("@")[0] in DRIFT_METRICS}
     per_map = metrics.groupby(["method", "perturbation", "level", "image_id", "target"])
     counts = per_map["metric"].agg(lambda m: (len(m), m.nunique()))
-    for (_, perturbation, *_), (n_rows, n_unique) in counts.items():
-        expected = len(labels - drift) if perturbation == CLEAN else len(labels)
-        assert n_rows == n_unique == expected, (perturbation, n_rows, expected)
+    # truth-vs-pred metrics are scored on the truth row only
+    truth_only = {label for label in labels if label.startswith("truth_pred_")}
+    for (_, perturbation, _, _, target), (n_rows, n_unique) in counts.items():
+        expected = labels - drift if perturbation == CLEAN else labels
+        expected = expected if target == "truth" else expected - truth_only
+        assert n_rows == n_unique == len(expected), (perturbation, target, n_rows, expected)
     maps = load_all_maps(workdir)
     n_maps = n_images * len(conditions) * len(config["saliency"]["targets"])
     assert len(maps) == len(counts) == n_maps * len(config["saliency"]["methods"])
