@@ -223,15 +223,18 @@ def test_study_on_slurm_matches_local_run(slurm, tmp_path, standins, record_prop
         keys = [key for key in submitted if key[0] == "group" and key[1].startswith(group)]
         assert len(keys) == 1 and len(submitted[keys[0]]) == 1, f"{group}: {sorted(submitted)}"
         assert "--gpus" not in submitted[keys[0]][0]
+    # The noise floors (a model rule) ask for a GPU too; the changes job (CPU) does not.
+    floors, changes = submitted.get(("rule", "floors"), []), submitted.get(("rule", "changes"), [])
+    assert floors and all("--gpus=1" in call for call in floors), sorted(submitted)
+    assert changes and not any("--gpus" in call for call in changes), sorted(submitted)
     rules = {name for kind, name in submitted if kind == "rule"}
-    assert rules == set(MODEL_RULES), f"submitted rules: {sorted(rules)}"
+    assert rules == {*MODEL_RULES, "floors", "changes"}, f"submitted rules: {sorted(rules)}"
 
     # And SLURM allocated one (fake) GPU to each model job.
     jobs = [job for job in slurm_jobs() if job.get("Comment", "").startswith("rule_")]
-    model_jobs = [
-        job for job in jobs if re.match(rf"rule_({'|'.join(MODEL_RULES)})_", job["Comment"])
-    ]
-    assert len(model_jobs) == 6, [job.get("Comment") for job in jobs]
+    gpu_rule_names = "|".join([*MODEL_RULES, "floors"])
+    model_jobs = [job for job in jobs if re.match(rf"rule_({gpu_rule_names})_", job["Comment"])]
+    assert len(model_jobs) == 6 + len(floors), [job.get("Comment") for job in jobs]
     for job in model_jobs:
         assert job["JobState"] == "COMPLETED", job
         assert re.fullmatch(r"gpu(:\w+)?:1", job.get("JOB_GRES", "")), job
