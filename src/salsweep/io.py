@@ -320,6 +320,44 @@ def encode_map(saliency: np.ndarray) -> dict[str, object]:
     return {"map": half.tobytes(), "height": half.shape[0], "width": half.shape[1]}
 
 
+def example_rows(
+    result: SaliencyMaps,
+    index: int,
+    *,
+    dataset: str,
+    model: str,
+    method: str,
+    perturbation: str,
+    level: float,
+    image: bytes,
+) -> list[dict[str, object]]:
+    """The examples-table rows (``EXAMPLE_COLUMNS``) of image ``index`` of ``result``: one
+    per target, with its class, the image's PNG bytes and the map."""
+    names = result.class_names
+    rows = []
+    for t, target in enumerate(result.target_names):
+        class_index = int(result.targets[index, t])
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": model,
+                "method": method,
+                "perturbation": perturbation,
+                "level": level,
+                "image_id": result.image_ids[index],
+                "target": target,
+                "class_index": class_index,
+                "class_name": names[class_index]
+                if 0 <= class_index < len(names)
+                else str(class_index),
+                "signed": result.signed,
+                "image": image,
+                **encode_map(result.maps[index, t]),
+            }
+        )
+    return rows
+
+
 def decode_map(row: pd.Series) -> np.ndarray:
     """The map of an examples row, float16 [height, width]."""
     return np.frombuffer(row["map"], dtype=np.float16).reshape(row["height"], row["width"])

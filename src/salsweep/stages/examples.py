@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 
 from salsweep.condition import Condition
-from salsweep.io import EXAMPLE_COLUMNS, encode_map, load_maps, read_table, write_table
+from salsweep.io import EXAMPLE_COLUMNS, example_rows, load_maps, read_table, write_table
 
 log = logging.getLogger(__name__)
 
@@ -46,34 +46,22 @@ def collect_examples(
         for i, image_id in enumerate(result.image_ids):
             if image_id not in wanted:
                 continue
-            for t, target in enumerate(result.target_names):
-                class_index = int(result.targets[i, t])
-                records.append(
-                    {
-                        "dataset": condition.dataset,
-                        "model": model,
-                        "method": method,
-                        "perturbation": condition.perturbation,
-                        "level": condition.table_level,
-                        "image_id": image_id,
-                        "target": target,
-                        "class_index": class_index,
-                        "class_name": _class_name(result.class_names, class_index),
-                        "signed": result.signed,
-                        "image": images[(condition, image_id)],
-                        **encode_map(result.maps[i, t]),
-                    }
-                )
+            records += example_rows(
+                result,
+                i,
+                dataset=condition.dataset,
+                model=model,
+                method=method,
+                perturbation=condition.perturbation,
+                level=condition.table_level,
+                image=images[(condition, image_id)],
+            )
     table = pd.DataFrame(records, columns=EXAMPLE_COLUMNS)
     order = {image_id: rank for rank, image_id in enumerate(chosen)}
     table["_rank"] = table["image_id"].map(order)
     table = table.sort_values(["_rank", "perturbation", "level", "target"], kind="stable")
     write_table(table.drop(columns="_rank").reset_index(drop=True), out_path)
     log.info("%d example images, %d rows", len(chosen), len(table))
-
-
-def _class_name(class_names: list[str], index: int) -> str:
-    return class_names[index] if 0 <= index < len(class_names) else str(index)
 
 
 def combine_examples(paths: list[str], out_path: str) -> None:

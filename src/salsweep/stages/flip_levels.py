@@ -10,7 +10,7 @@ import pandas as pd
 
 from salsweep.condition import CLEAN, CLEAN_LEVEL, Condition, format_level
 from salsweep.failure import flip_levels, strength
-from salsweep.io import EXAMPLE_COLUMNS, encode_map, load_maps, read_table, write_table
+from salsweep.io import EXAMPLE_COLUMNS, example_rows, load_maps, read_table, write_table
 
 log = logging.getLogger(__name__)
 
@@ -94,27 +94,16 @@ def collect_flip_examples(
         for i, image_id in enumerate(result.image_ids):
             if (condition, image_id) not in wanted:
                 continue
-            for t, target in enumerate(result.target_names):
-                class_index = int(result.targets[i, t])
-                names = result.class_names
-                records.append(
-                    {
-                        "dataset": dataset,
-                        "model": model,
-                        "method": method,
-                        "perturbation": condition.perturbation,
-                        "level": condition.table_level,
-                        "image_id": image_id,
-                        "target": target,
-                        "class_index": class_index,
-                        "class_name": names[class_index]
-                        if 0 <= class_index < len(names)
-                        else str(class_index),
-                        "signed": result.signed,
-                        "image": images[(condition, image_id)],
-                        **encode_map(result.maps[i, t]),
-                    }
-                )
+            records += example_rows(
+                result,
+                i,
+                dataset=dataset,
+                model=model,
+                method=method,
+                perturbation=condition.perturbation,
+                level=condition.table_level,
+                image=images[(condition, image_id)],
+            )
     table = pd.DataFrame(records, columns=EXAMPLE_COLUMNS)
     table["level"] = table["level"].astype(np.float64)
     table = table.sort_values(

@@ -13,7 +13,7 @@ from salsweep.condition import CLEAN
 from salsweep.io import (
     EXAMPLE_COLUMNS,
     FLOOR_PREFIX,
-    encode_map,
+    example_rows,
     load_maps,
     read_table,
     write_table,
@@ -74,27 +74,13 @@ def collect_sanity_examples(
 
 
 def _rows(result, perturbation, level, image_id, image, dataset, model, method) -> list[dict]:
-    i = result.image_ids.index(image_id)
-    rows = []
-    for t, target in enumerate(result.target_names):
-        class_index = int(result.targets[i, t])
-        names = result.class_names
-        rows.append(
-            {
-                "dataset": dataset,
-                "model": model,
-                "method": method,
-                "perturbation": perturbation,
-                "level": level,
-                "image_id": image_id,
-                "target": target,
-                "class_index": class_index,
-                "class_name": names[class_index]
-                if 0 <= class_index < len(names)
-                else str(class_index),
-                "signed": result.signed,
-                "image": image,
-                **encode_map(result.maps[i, t]),
-            }
-        )
-    return rows
+    return example_rows(
+        result,
+        result.image_ids.index(image_id),
+        dataset=dataset,
+        model=model,
+        method=method,
+        perturbation=perturbation,
+        level=level,
+        image=image,
+    )
