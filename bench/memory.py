@@ -4,8 +4,8 @@
 
 Builds a shard of sklearn digits (upscaled to --side px, repeated to the largest size; ids
 stay unique) with predictions, classes and a small CNN trained for one epoch, then runs
-``salsweep.stages.saliency.explain_shard`` with RISE once per shard size, each in a fresh
-process. Printed per size: the RSS after loading everything but the images ("base"), the
+``salsweep.stages.saliency.explain_sweep`` with RISE on one level per shard size, each in a
+fresh process. Printed per size: the RSS after loading everything but the images ("base"), the
 peak RSS of the job after that, their difference, and the two arrays that must grow with
 N: the output maps [N, T, H, W] float32 (held whole, then written to one safetensors file)
 and, for reference, all N images decoded at once (uint8). ``--decode-all`` patches the job
@@ -110,6 +110,7 @@ def job(folder: Path, n: int, n_masks: int, decode_all: bool) -> dict:
     """One saliency job on the first n images (run in a fresh process)."""
     from safetensors import safe_open
 
+    from salsweep import model_jobs
     from salsweep.model_jobs import load_job_classifier
     from salsweep.stages import saliency
 
@@ -117,29 +118,31 @@ def job(folder: Path, n: int, n_masks: int, decode_all: bool) -> dict:
     spec = {"source": "train"}
     weights = str(folder / "cnn.safetensors")
     # Import and load everything the job needs, then measure the base.
-    load_job_classifier(spec, str(folder / "classes.json"), "cpu", weights, True)
+    load_job_classifier(
+        spec, str(folder / "classes.json"), "cpu", weights, True, dataset="digits", model="cnn"
+    )
     from salsweep.saliency import SALIENCY_METHODS  # noqa: F401 - registers the methods
 
     if decode_all:  # the old behaviour: every image of the shard decoded up front
         from salsweep.io import decode_images
 
         decoded = {}
-        rows_by_size = saliency.rows_by_size
+        rows_by_size = model_jobs.rows_by_size
 
         def decode_everything(table):
             decoded["all"] = np.stack(decode_images(table["image"]))
             return rows_by_size(table)
 
-        saliency.rows_by_size = decode_everything
-        saliency.decode_rows = lambda _table, rows: decoded["all"][rows]
+        model_jobs.rows_by_size = decode_everything
+        model_jobs.decode_rows = lambda _table, rows: decoded["all"][rows]
     base = current_rss_mb()
     reset_peak()
     started = time.perf_counter()
-    saliency.explain_shard(
-        str(shard),
-        str(folder / "predictions.parquet"),
+    saliency.explain_sweep(
+        [str(shard)],
+        [str(folder / "predictions.parquet")],
         str(folder / "classes.json"),
-        str(folder / f"maps-{n}.safetensors"),
+        [str(folder / f"maps-{n}.safetensors")],
         method="rise",
         method_params={"n": n_masks, "s": 8, "p1": 0.5},
         target_names=TARGETS,
@@ -150,6 +153,8 @@ def job(folder: Path, n: int, n_masks: int, decode_all: bool) -> dict:
         seed=0,
         deterministic=True,
         threads=1,
+        dataset="digits",
+        model="cnn",
     )
     seconds = time.perf_counter() - started
     with safe_open(str(folder / f"maps-{n}.safetensors"), framework="numpy") as handle:

@@ -26,5 +26,7 @@ rule aggregate:
         f"{RESULTS}/benchmarks/aggregate.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        prediction_levels=all_prediction_levels(),
     script:
         "../workflow/scripts/aggregate.py"

@@ -2,12 +2,12 @@ rule classify:
     input:
         unpack(classify_inputs),
     output:
-        predictions=PREDICTIONS,
-        probs=PROBS,
+        predictions=directory(PREDICTIONS),
+        probs=directory(PROBS),
     log:
-        f"{RESULTS}/logs/classify/{{dataset}}/{{model}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
+        f"{RESULTS}/logs/classify/{{dataset}}/{{model}}/{{perturbation}}/shard-{{shard}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/classify/{{dataset}}/{{model}}/{{perturbation}}/{{level}}/shard-{{shard}}.tsv"
+        f"{RESULTS}/benchmarks/classify/{{dataset}}/{{model}}/{{perturbation}}/shard-{{shard}}.tsv"
     retries: 1
     conda:
         "../envs/torch.yaml"
@@ -17,6 +17,7 @@ rule classify:
         mem_mb=model_mem_mb,
         runtime=model_runtime,
     params:
+        levels=sweep_level_texts,
         spec=model_spec,
         device=config["study"]["device"],
         deterministic=config["study"]["deterministic"],

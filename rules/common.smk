@@ -163,9 +163,12 @@ WEIGHTS = f"{RESULTS}/models/{{model}}/model.safetensors"
 TRAIN_METRICS = f"{RESULTS}/models/{{model}}/train_metrics.json"
 MASKER = f"{RESULTS}/maskers/{{dataset}}/{{model}}/masker.safetensors"
 MASKER_METRICS = f"{RESULTS}/maskers/{{dataset}}/{{model}}/metrics.json"
-PREDICTIONS = f"{RESULTS}/predictions/{{dataset}}/{{model}}/{CONDITION}.parquet"
-PROBS = f"{RESULTS}/probs/{{dataset}}/{{model}}/{CONDITION}.safetensors"
-MAPS = f"{RESULTS}/saliency/{{dataset}}/{{model}}/{{method}}/{CONDITION}.safetensors"
+# Folders of the model jobs, one per sweep and shard, with a file per level in them
+# (salsweep.io.level_table and level_tensors): one job loads its model once per sweep.
+SWEEP = "{perturbation}/shard-{shard}"
+PREDICTIONS = f"{RESULTS}/predictions/{{dataset}}/{{model}}/{SWEEP}"
+PROBS = f"{RESULTS}/probs/{{dataset}}/{{model}}/{SWEEP}"
+MAPS = f"{RESULTS}/saliency/{{dataset}}/{{model}}/{{method}}/{SWEEP}"
 MAP_METRICS = f"{RESULTS}/metrics/{{dataset}}/{{model}}/{{method}}/{CONDITION}.parquet"
 MODEL_METRICS = (
     f"{RESULTS}/model_metrics/{{dataset}}/{{model}}/{{method}}/{CONDITION}.parquet"
@@ -220,9 +223,17 @@ def model_inputs(wildcards):
     return inputs
 
 
+def sweep_level_texts(wildcards):
+    """The levels one classify or saliency job covers: its sweep's."""
+    return STUDY.sweep_levels(wildcards.perturbation)
+
+
 def classify_inputs(wildcards):
     inputs = model_inputs(wildcards)
-    inputs["images"] = fill(PERTURBED, **wildcards)
+    inputs["images"] = [
+        fill(PERTURBED, **wildcards, level=level)
+        for level in sweep_level_texts(wildcards)
+    ]
     return inputs
 
 
@@ -296,13 +307,17 @@ def stability_inputs(wildcards, clean):
 
 
 def model_metric_inputs(wildcards):
-    inputs = classify_inputs(wildcards)
+    inputs = model_inputs(wildcards)
+    inputs["images"] = fill(PERTURBED, **wildcards)
     inputs["maps"] = fill(MAPS, **wildcards)
     return inputs
 
 
 def condition_files(pattern, pairs, methods=(None,)):
-    """``pattern`` for every (dataset, model) in ``pairs``, method, condition and shard."""
+    """``pattern`` for every (dataset, model) in ``pairs``, method, condition and shard.
+
+    A sweep folder pattern (PREDICTIONS, PROBS, MAPS) repeats once per level: a job finds
+    the level's file in it with salsweep.io.level_table or level_tensors."""
     return [
         fill(
             pattern,
@@ -322,6 +337,11 @@ def condition_files(pattern, pairs, methods=(None,)):
 
 def all_prediction_files():
     return condition_files(PREDICTIONS, STUDY.pairs())
+
+
+def all_prediction_levels():
+    """The level of each entry of all_prediction_files(), in its order."""
+    return condition_files("{level}", STUDY.pairs())
 
 
 def all_metric_files():

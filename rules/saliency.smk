@@ -2,11 +2,11 @@ rule saliency:
     input:
         unpack(saliency_inputs),
     output:
-        maps=MAPS,
+        maps=directory(MAPS),
     log:
-        f"{RESULTS}/logs/saliency/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
+        f"{RESULTS}/logs/saliency/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/shard-{{shard}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/saliency/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.tsv"
+        f"{RESULTS}/benchmarks/saliency/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/shard-{{shard}}.tsv"
     retries: 1
     conda:
         "../envs/torch.yaml"
@@ -16,6 +16,7 @@ rule saliency:
         mem_mb=model_mem_mb,
         runtime=model_runtime,
     params:
+        levels=sweep_level_texts,
         spec=model_spec,
         method_params=method_params,
         targets=config["saliency"]["targets"],

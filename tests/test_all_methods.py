@@ -56,8 +56,8 @@ def test_every_method_has_maps_for_every_condition(study_run) -> None:
         for perturbation, level in CONDITIONS:
             path = (
                 workdir
-                / f"results/saliency/local/local_model/{method}/{perturbation}/{level}"
-                / "shard-0.safetensors"
+                / f"results/saliency/local/local_model/{method}/{perturbation}/shard-0"
+                / f"{level}.safetensors"
             )
             maps = load_maps(path)
             assert maps.method == method
@@ -89,8 +89,8 @@ def test_metrics_cover_all_ten_methods_without_nan_entropy(study_run) -> None:
         for perturbation, level in CONDITIONS:
             maps = load_maps(
                 workdir
-                / f"results/saliency/local/local_model/{method}/{perturbation}/{level}"
-                / "shard-0.safetensors"
+                / f"results/saliency/local/local_model/{method}/{perturbation}/shard-0"
+                / f"{level}.safetensors"
             )
             for i, image_id in enumerate(maps.image_ids):
                 for t, target in enumerate(maps.target_names):

@@ -93,6 +93,8 @@ def test_overhead_per_rule(tmp_path: Path) -> None:
     text = overhead.table(list(costs.values()))
     assert "| saliency | 2 | 16.0 | 8.0 | 50% | 0 |" in text
     assert "| **all** | 5 | 19.5 | 8.0 | 59% | 2 |" in text
+    # classify and saliency together: only saliency ran here
+    assert "| **model jobs** (classify + saliency) | 2 | 16.0 | 8.0 | 50% | 0 |" in text
 
 
 def test_overhead_span_capped_by_wall_time(tmp_path: Path) -> None:
@@ -243,3 +245,34 @@ def test_gpu_check_dry_run(tmp_path: Path) -> None:
     for precision in ("fp32", "bf16", "fp16"):
         assert f"| saliency {precision} | efficientnet_lite0 sliding_window (batch 8) |" in table
     assert table.count("; (a) ") == 3 and table.count("; (b) ") == 3
+
+
+scaling = load_script("scaling")
+
+
+def test_scaling_runs_are_the_default_study_cut_down():
+    from salsweep.config import Study
+
+    digits = scaling.study_config(*scaling.RUNS["digits-240"])
+    assert list(digits["datasets"]) == ["digits"] and list(digits["models"]) == ["cnn"]
+    assert digits["datasets"]["digits"]["subset"] == 240 and digits["study"]["shards"] == 2
+    assert scaling.study_config(*scaling.RUNS["digits-449"])["datasets"]["digits"]["subset"] is None
+    photos = [scaling.study_config(*scaling.RUNS[f"photos-{n}"]) for n in (1, 2, 4)]
+    assert [len(c["perturbations"]) for c in photos] == [1, 2, 4]
+    assert list(photos[1]["perturbations"]) == ["gaussian_blur", "gaussian_noise"]
+    for config in [digits, *photos]:
+        Study(config)  # a valid study
+    assert len(Study(photos[2]).conditions("photos")) == 17  # clean + 4 sweeps x 4 levels
+
+
+def test_scaling_table_and_plot(tmp_path):
+    rows = [
+        {c: 1 for c in scaling.COLUMNS}
+        | {"run": f"{part}-{n}", "images": n, "sweeps": n, "floor_s_per_image_condition": 0.5}
+        for part in ("digits", "photos")
+        for n in (1, 2, 4)
+    ]
+    text = scaling.markdown(rows)
+    assert text.count("\n") == 7 and "| digits-2 | 2 |" in text and "| 2.0x |" in text
+    scaling.plot(rows, tmp_path / "scaling.png")
+    assert (tmp_path / "scaling.png").stat().st_size > 10_000

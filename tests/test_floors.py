@@ -179,7 +179,7 @@ def write_images(folder: Path, images: np.ndarray, labels: np.ndarray, ids: list
 
 def run_floors(folder: Path, spec: dict, images, labels, ids, name: str) -> pd.DataFrame:
     from salsweep.stages.floors import floors_shard
-    from salsweep.stages.saliency import explain_shard
+    from salsweep.stages.saliency import explain_sweep
 
     shard = write_images(folder, images, labels, ids, name)
     predictions = folder / f"pred-{name}.parquet"
@@ -197,11 +197,11 @@ def run_floors(folder: Path, spec: dict, images, labels, ids, name: str) -> pd.D
         "model": "vit",
     }
     clean = folder / f"clean-{name}.safetensors"
-    explain_shard(
-        shard,
-        str(predictions),
+    explain_sweep(
+        [shard],
+        [str(predictions)],
         str(folder / "classes.json"),
-        str(clean),
+        [str(clean)],
         target_names=["truth", "pred"],
         **common,
     )

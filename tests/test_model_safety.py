@@ -77,7 +77,7 @@ def test_allow_pickle_is_a_checked_model_key():
 
 def test_a_class_count_mismatch_names_the_config_names_in_the_classify_job(tmp_path, standins):
     from salsweep.condition import CLEAN, CLEAN_LEVEL, Condition
-    from salsweep.stages.classify import classify_shard
+    from salsweep.stages.classify import classify_sweep
 
     images, labels = tiny_images(2, size=16)
     write_table(
@@ -93,11 +93,11 @@ def test_a_class_count_mismatch_names_the_config_names_in_the_classify_job(tmp_p
     )
     write_json(["cat", "dog"], tmp_path / "classes.json")  # the tiny ViT predicts 3 classes
     with pytest.raises(ValueError) as error:
-        classify_shard(
-            str(tmp_path / "images.parquet"),
+        classify_sweep(
+            [str(tmp_path / "images.parquet")],
             str(tmp_path / "classes.json"),
-            str(tmp_path / "out.parquet"),
-            condition=Condition("pets", CLEAN, CLEAN_LEVEL),
+            [str(tmp_path / "out.parquet")],
+            conditions=[Condition("pets", CLEAN, CLEAN_LEVEL)],
             model="tiny_vit",
             spec={"source": "hf", "path": str(standins["vit"])},
             device="cpu",

@@ -240,9 +240,9 @@ def test_every_usable_nrtk_class_runs_in_one_tiny_study(tmp_path, standins):
     run_snakemake(tmp_path, configfile, "--cores", "2", targets[0])
     scores = read_table(tmp_path / targets[0])
     scored = scores[(scores["perturbation"] == "rotation") & (scores["metric"] == "xcorr")]
-    maps = "results/saliency/tiny/vit/vanilla_gradient/{}/shard-0.safetensors"
-    copy_maps = load_maps(tmp_path / maps.format("rotation/90")).maps[:, 0]
-    clean_maps = load_maps(tmp_path / maps.format("clean/0")).maps[:, 0]
+    maps = "results/saliency/tiny/vit/vanilla_gradient/{}/shard-0/{}.safetensors"
+    copy_maps = load_maps(tmp_path / maps.format("rotation", 90)).maps[:, 0]
+    clean_maps = load_maps(tmp_path / maps.format("clean", 0)).maps[:, 0]
     # 90 degrees counter-clockwise on a square image: np.rot90 back is the exact inverse
     warped = score_maps([{"name": "xcorr"}], np.rot90(copy_maps, k=-1, axes=(1, 2)), clean_maps)
     naive = score_maps([{"name": "xcorr"}], copy_maps, clean_maps)

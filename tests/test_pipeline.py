@@ -170,8 +170,10 @@ def test_entropy_is_defined_wherever_the_map_has_values_of_that_sign(study_run):
     metrics = pd.read_parquet(workdir / "results/tables/metrics.parquet")
     checked = 0
     for path in (workdir / "results" / "saliency").rglob("*.safetensors"):
+        # saliency/{dataset}/{model}/{method}/{perturbation}/shard-{k}/{level}.safetensors
         parts = path.relative_to(workdir / "results" / "saliency").parts
-        dataset, model, method, perturbation, level = parts[:5]
+        dataset, model, method, perturbation = parts[:4]
+        level = path.stem
         maps = load_maps(path)
         for i, image_id in enumerate(maps.image_ids):
             for t, target in enumerate(maps.target_names):
@@ -308,17 +310,41 @@ def test_rerun_does_nothing_and_a_level_edit_reruns_only_its_dependents(study_ru
     config = {**config, "perturbations": {**config["perturbations"]}}
     config["perturbations"]["gaussian_blur"] = {"levels": [3, 7]}
     edited = write_config(workdir, config, "edited.yaml")
-    plan = planned_jobs(run_snakemake(workdir, edited, "-n", "--cores", "2"))
-    # one new level x 2 datasets (1 shard each); no job of the salt sweep, the clean
-    # copies, the datasets or the trained model reruns
+    result = run_snakemake(workdir, edited, "-n", "--cores", "2")
+    plan = planned_jobs(result)
+    # One new level x 2 datasets (1 shard each) to perturb; a model job covers its sweep
+    # (issue 15), so the blur sweep's model jobs rerun: per dataset one classify job, one
+    # saliency job per method, and the map metrics of both its levels. No job of the salt
+    # sweep, the clean copies, the datasets or the trained model reruns.
     assert plan["perturb"] == 2
     assert plan["classify"] == 2
     assert plan["saliency"] == 4
-    assert plan["map_metrics"] == 4
+    assert plan["map_metrics"] == 8
     assert plan["changes"] == 2  # one per (dataset, model, shard): it reads every copy
     for rule in ("dataset", "dataset_train_split", "train", "floors"):
         assert rule not in plan
     assert plan["aggregate"] == 1
+    assert "perturbation=salt" not in result.stdout
+    assert "perturbation=clean" not in result.stdout
+
+
+def test_a_method_edit_reruns_only_that_methods_jobs(study_run):
+    workdir, configfile, config = study_run
+    config = {**config, "saliency": {**config["saliency"]}}
+    config["saliency"]["methods"] = {
+        **config["saliency"]["methods"],
+        "sliding_window": {"window": 4, "stride": 2, "fill": [128, 128, 128]},
+    }
+    edited = write_config(workdir, config, "method_edited.yaml")
+    result = run_snakemake(workdir, edited, "-n", "--cores", "2")
+    plan = planned_jobs(result)
+    # 2 datasets x 3 sweeps (clean, blur, salt) of sliding window; its metrics of 5 conditions
+    assert plan["saliency"] == 6
+    assert plan["map_metrics"] == 10
+    assert plan["floors"] == 2
+    for rule in ("dataset", "perturb", "train", "classify", "changes"):
+        assert rule not in plan
+    assert "method=vanilla_gradient" not in result.stdout
 
 
 def test_lint_is_clean():

@@ -150,37 +150,37 @@ def vit(standins):
 
 
 def test_classify_and_saliency_and_model_metrics_logs(shard, vit, tmp_path):
-    from salsweep.stages.classify import classify_shard
+    from salsweep.stages.classify import classify_sweep
     from salsweep.stages.model_metrics import score_model_shard
-    from salsweep.stages.saliency import explain_shard
+    from salsweep.stages.saliency import explain_sweep
 
     common = dict(device="cpu", weights_path=None, deterministic=True, spec=vit)
     condition = Condition("tiny", CLEAN, CLEAN_LEVEL)
     predictions = tmp_path / "predictions.parquet"
     lines = run_job(
         tmp_path,
-        classify_shard,
-        images_path=str(shard / "images.parquet"),
+        classify_sweep,
+        image_paths=[str(shard / "images.parquet")],
         classes_path=str(shard / "classes.json"),
-        out_path=str(predictions),
-        condition=condition,
+        out_paths=[str(predictions)],
+        conditions=[condition],
         model="vit",
         batch_size=2,
         **common,
     )
     check_first_and_last(lines, predictions)
-    assert "loaded: 7 images; model hf on cpu, 3 classes" in lines[0]
+    assert "loaded: 7 images x 1 levels; model hf on cpu, 3 classes" in lines[0]
     assert progress_counts(lines, "classified") == [(0, 7), (7, 7)]
     assert len(read_table(predictions)) == 7
 
     maps = tmp_path / "maps.safetensors"
     lines = run_job(
         tmp_path,
-        explain_shard,
-        images_path=str(shard / "images.parquet"),
-        predictions_path=str(predictions),
+        explain_sweep,
+        image_paths=[str(shard / "images.parquet")],
+        prediction_paths=[str(predictions)],
         classes_path=str(shard / "classes.json"),
-        out_path=str(maps),
+        out_paths=[str(maps)],
         method="sliding_window",
         method_params={"window": 8, "stride": 8},
         target_names=["truth", "pred"],

@@ -113,8 +113,8 @@ def running_saliency_job(workdir: Path, proc: subprocess.Popen, timeout: float) 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         for log in sorted(logs.rglob("*.log")) if logs.exists() else []:
-            relative = log.relative_to(logs).with_suffix(".safetensors")
-            output = workdir / "results" / "saliency" / relative
+            # A job's output is the folder of its sweep and shard (one file per level).
+            output = workdir / "results" / "saliency" / log.relative_to(logs).with_suffix("")
             if not output.exists():
                 return output
         time.sleep(0.1)
@@ -141,7 +141,8 @@ def test_kill_9_mid_job_then_rerun_matches_an_uninterrupted_run(tmp_path, standi
             os.killpg(proc.pid, signal.SIGKILL)  # snakemake and its job, as a crash would
             proc.wait()
     assert output is not None, (tmp_path / "killed.log").read_text()[-3000:]
-    assert not output.exists()  # killed mid-job: nothing under the output's name
+    # Killed mid-job: its sweep folder holds at most the levels it finished, each file whole;
+    # Snakemake's incomplete marker makes the rerun redo the whole folder.
     assert_outputs_whole(tmp_path / "results")
     assert not (tmp_path / "results" / "tables").exists()
 
@@ -344,7 +345,7 @@ def test_two_clean_runs_give_byte_identical_tables(tmp_path, standins, reference
 def test_tables_do_not_depend_on_the_number_of_shards(tmp_path, standins, reference):
     configfile = write_config(tmp_path, small_study(standins, shards=3))
     run_snakemake(tmp_path, configfile, "--cores", "2", AGGREGATE, *FAILURE_TARGETS)
-    shards = list((tmp_path / "results" / "predictions" / "tiny" / "vit" / "clean" / "0").iterdir())
+    shards = list((tmp_path / "results" / "predictions" / "tiny" / "vit" / "clean").iterdir())
     assert len(shards) == 3
     assert_same_tables(reference, tmp_path, TABLES + FAILURE_TABLES)
 
@@ -373,14 +374,14 @@ def tiny_shard(tmp_path):
 
 def classify(folder: Path, shard: str, spec: dict, batch_size: int | str) -> pd.DataFrame:
     from salsweep.condition import Condition
-    from salsweep.stages.classify import classify_shard
+    from salsweep.stages.classify import classify_sweep
 
     out = folder / f"pred-{Path(shard).stem}-{batch_size}.parquet"
-    classify_shard(
-        shard,
+    classify_sweep(
+        [shard],
         str(folder / "classes.json"),
-        str(out),
-        condition=Condition("tiny", "clean", "0"),
+        [str(out)],
+        conditions=[Condition("tiny", "clean", "0")],
         model="vit",
         spec=spec,
         device="cpu",
@@ -415,17 +416,17 @@ def test_probabilities_do_not_depend_on_batch_composition(tiny_shard, standins, 
 
 
 def explain(folder: Path, shard: str, spec: dict, method: str, params: dict) -> np.ndarray:
-    from salsweep.stages.saliency import explain_shard
+    from salsweep.stages.saliency import explain_sweep
 
     table = read_table(shard)
     predictions = folder / f"pred-{Path(shard).stem}.parquet"
     write_table(table[["image_id", "label"]].assign(pred=table["label"]), predictions)
     out = folder / f"maps-{Path(shard).stem}-{method}.safetensors"
-    explain_shard(
-        shard,
-        str(predictions),
+    explain_sweep(
+        [shard],
+        [str(predictions)],
         str(folder / "classes.json"),
-        str(out),
+        [str(out)],
         method=method,
         method_params=params,
         target_names=["truth", "pred"],
@@ -461,6 +462,89 @@ def test_sliding_window_maps_do_not_depend_on_shard_size(tiny_shard, standins):
         ]
     )
     assert whole.tobytes() == alone.tobytes()
+
+
+def sweep_jobs(folder: Path, shards: list[str], levels: list[str], tag: str, spec: dict) -> list:
+    """Classify and explain ``shards`` (the copies of ``levels``) in one job each; the
+    content of every file written (:func:`file_content`), kind by kind (predictions, probs,
+    each method's maps), level within kind."""
+    from salsweep.condition import Condition
+    from salsweep.stages.classify import classify_sweep
+    from salsweep.stages.saliency import explain_sweep
+
+    conditions = [Condition("tiny", "sweep", level) for level in levels]
+    common = dict(spec=spec, device="cpu", weights_path=None, deterministic=True, model="vit")
+    predictions = [str(folder / f"{tag}-pred-{level}.parquet") for level in levels]
+    probs = [str(folder / f"{tag}-probs-{level}.safetensors") for level in levels]
+    classify_sweep(
+        shards,
+        str(folder / "classes.json"),
+        predictions,
+        conditions=conditions,
+        batch_size=2,
+        probs_paths=probs,
+        **common,
+    )
+    written = predictions + probs
+    for method, params in METHODS_WITH_RANDOMNESS.items():
+        maps = [str(folder / f"{tag}-{method}-{level}.safetensors") for level in levels]
+        explain_sweep(
+            shards,
+            predictions,
+            str(folder / "classes.json"),
+            maps,
+            method=method,
+            method_params=params,
+            target_names=["truth", "pred"],
+            batch_size=4,
+            seed=7,
+            dataset="tiny",
+            **common,
+        )
+        written += maps
+    return [file_content(Path(path)) for path in written]
+
+
+def file_content(path: Path) -> bytes | tuple[dict, bytes]:
+    """A file's bytes; for safetensors, its parsed header and its tensor bytes: the
+    safetensors writer orders the metadata keys differently on every call."""
+    data = path.read_bytes()
+    if path.suffix != ".safetensors":
+        return data
+    size = struct.unpack("<Q", data[:8])[0]
+    return json.loads(data[8 : 8 + size]), data[8 + size :]
+
+
+# Seeded random draws: a job that carried a generator from one level to the next would differ.
+METHODS_WITH_RANDOMNESS = {
+    "rise": {"n": 8, "s": 2},
+    "smoothgrad": {"nt_samples": 2},
+    "sliding_window": {"window": 8, "stride": 8},
+}
+
+
+def test_a_sweep_job_writes_what_one_job_per_level_writes(tiny_shard, standins):
+    """Issue 15: one classify or saliency job covers every level of a sweep (one model load);
+    each level's files hold exactly what a job of that level alone writes (tables byte for
+    byte; maps and probabilities tensor bytes and metadata)."""
+    folder, images, labels = tiny_shard
+    spec = {"source": "hf", "path": str(standins["vit"])}
+    shards = [
+        write_shard(folder, images, labels, "level1"),
+        write_shard(folder, 255 - images, labels, "level2"),
+    ]
+    levels = ["1", "2"]
+    together = sweep_jobs(folder, shards, levels, "sweep", spec)
+    alone = [
+        sweep_jobs(folder, [shard], [level], f"alone{level}", spec)
+        for shard, level in zip(shards, levels, strict=True)
+    ]
+    # sweep_jobs lists files kind by kind, level within kind: interleave the one-level jobs.
+    kinds = len(together) // len(shards)
+    expected = [alone[level][kind] for kind in range(kinds) for level in range(len(shards))]
+    assert len(together) == len(expected) == 2 * (2 + len(METHODS_WITH_RANDOMNESS))
+    differ = [i for i, (a, b) in enumerate(zip(together, expected, strict=True)) if a != b]
+    assert not differ, differ
 
 
 # --- memory --------------------------------------------------------------------------------

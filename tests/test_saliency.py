@@ -180,6 +180,27 @@ def test_params_import_without_torch() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
 
 
+def test_a_method_imports_only_its_own_module() -> None:
+    """A job imports what it uses (issue 15): sliding window does not pay captum's import
+    (0.4 s, matplotlib included); asking for all names imports every method."""
+    import subprocess
+    import sys
+
+    import salsweep
+
+    code = (
+        "import sys; from salsweep.saliency import SALIENCY_METHODS; "
+        "SALIENCY_METHODS.get('sliding_window'); SALIENCY_METHODS.get('rise'); "
+        "assert 'captum' not in sys.modules, 'captum'; "
+        "assert 'salsweep.saliency.smoothgrad' not in sys.modules, 'smoothgrad'; "
+        "assert len(SALIENCY_METHODS.names()) == 10; "
+        "assert 'salsweep.saliency.smoothgrad' in sys.modules"
+    )
+    src = os.path.dirname(os.path.dirname(salsweep.__file__))
+    env = {**os.environ, "PYTHONPATH": src}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
 def test_defaults_come_from_params() -> None:
     for name, defaults in METHOD_PARAMS.items():
         check_method_params(name, defaults)

@@ -202,6 +202,11 @@ class Study:
     def levels(self, perturbation: str) -> list[str]:
         return self._levels[perturbation]
 
+    def sweep_levels(self, perturbation: str) -> list[str]:
+        """The level texts of one sweep, the clean reference's one level included: what one
+        classify or saliency job covers."""
+        return [CLEAN_LEVEL] if perturbation == CLEAN else self.levels(perturbation)
+
     def conditions(self, dataset: str, include_clean: bool = True) -> list[Condition]:
         """The clean reference, then every sweep's levels, in config order."""
         out = [Condition(dataset, CLEAN, CLEAN_LEVEL)] if include_clean else []

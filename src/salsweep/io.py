@@ -278,6 +278,20 @@ def load_probs(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     return image_ids, probs
 
 
+# --- a sweep's folders: a model job (classify, saliency) covers every level of one sweep
+# of one shard, so it loads its model once; it writes one file per level into its folder.
+
+
+def level_table(folder: str | os.PathLike, level: str) -> str:
+    """The table of condition ``level`` in a sweep's folder (predictions)."""
+    return os.path.join(folder, f"{level}.parquet")
+
+
+def level_tensors(folder: str | os.PathLike, level: str) -> str:
+    """The safetensors file of condition ``level`` in a sweep's folder (probs, maps)."""
+    return os.path.join(folder, f"{level}.safetensors")
+
+
 # --- the study's tables -------------------------------------------------------------------
 
 

@@ -27,9 +27,15 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    def __init__(self, concept: str) -> None:
+    """Named plugin classes of one concept. Given the ``package`` of its plugin modules,
+    :meth:`get` imports only the module that declares the name (a job imports what it
+    uses: a sliding-window job never imports captum), and :meth:`names` all of them."""
+
+    def __init__(self, concept: str, package: str | None = None) -> None:
         self.concept = concept
+        self.package = package
         self._entries: dict[str, type[T]] = {}
+        self._complete = package is None
 
     def register(self, name: str) -> Callable[[type[T]], type[T]]:
         def decorator(cls: type[T]) -> type[T]:
@@ -42,16 +48,34 @@ class Registry(Generic[T]):
         return decorator
 
     def get(self, name: str) -> type[T]:
+        if name not in self._entries and self.package is not None:
+            module = declaring_module(self.package, name)
+            if module is not None:
+                importlib.import_module(f"{self.package}.{module}")
+        if name not in self._entries:
+            self.import_all()
         try:
             return self._entries[name]
         except KeyError:
             allowed = ", ".join(sorted(self._entries))
             raise KeyError(f"unknown {self.concept} {name!r}; allowed: {allowed}") from None
 
+    def import_all(self) -> None:
+        """Import every plugin module of the package (once), checked against the
+        declarations."""
+        if not self._complete:
+            import_plugins(self.package, self)  # type: ignore[arg-type]
+
+    def registered(self) -> list[str]:
+        """The names registered so far, importing nothing."""
+        return sorted(self._entries)
+
     def names(self) -> list[str]:
+        self.import_all()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        self.import_all()
         return name in self._entries
 
 
@@ -160,14 +184,24 @@ def plugin_modules(package: str) -> tuple[str, ...]:
     return tuple(_declared_by_module(package))
 
 
+def declaring_module(package: str, name: str) -> str | None:
+    """The plugin module of ``package`` whose ``PARAMS`` declares ``name``, read from the
+    sources (nothing is imported); None if none does."""
+    for module, declared in _declared_by_module(package).items():
+        if name in declared:
+            return module
+    return None
+
+
 def import_plugins(package: str, registry: Registry[Any]) -> None:
     """Import every plugin module of ``package`` (which registers it) and check that the
     registry holds exactly the declared names."""
     for module in plugin_modules(package):
         importlib.import_module(f"{package}.{module}")
     declared = sorted(declarations(package))
-    if registry.names() != declared:
-        raise ImportError(f"{package}: registered {registry.names()} != declared {declared}")
+    if registry.registered() != declared:
+        raise ImportError(f"{package}: registered {registry.registered()} != declared {declared}")
+    registry._complete = True
 
 
 def lazy_exports(package: str, exports: Mapping[str, Callable[[], Any]]) -> Callable[[str], Any]:

@@ -49,10 +49,41 @@ def run_script(snakemake: Any, function: Callable[..., Any], **kwargs: Any) -> A
     )
     logging.captureWarnings(True)
     try:
-        return function(**kwargs)
+        result = function(**kwargs)
     except Exception:
         logging.getLogger("salsweep").exception("rule %s failed", snakemake.rule)
         raise
     finally:
         if stream is not None:
             stream.flush()
+    if "torch" in sys.modules and is_job_process(snakemake):
+        exit_without_teardown()
+    return result
+
+
+def is_job_process(snakemake: Any) -> bool:
+    """Whether this process is a Snakemake job's (its script's ``snakemake`` object), not a
+    test calling :func:`run_script`."""
+    # What Snakemake's script preamble unpickles; it imports this module, not snakemake.script.
+    containers = sys.modules.get("snakemake.iocontainers")
+    return containers is not None and isinstance(snakemake, containers.Snakemake)
+
+
+def exit_without_teardown() -> None:
+    """End a finished job process at once. Once torch is imported, the interpreter's
+    teardown costs about 0.5 s (measured: ``python -c "import torch"`` takes 0.5 s after its
+    last line), which a job of a few seconds would pay as start-up (bench/overhead.py).
+    Every output is written and renamed by now; the logs are flushed and closed here."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def level_input(snakemake: Any, name: str, level: str) -> str | None:
+    """The file of ``level`` in the sweep folder (maps or probs) that is the job's input
+    ``name``; None when the job has no such input."""
+    from salsweep.io import level_tensors
+
+    folder = snakemake.input.get(name)
+    return level_tensors(folder, level) if folder else None

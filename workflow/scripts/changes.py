@@ -1,5 +1,6 @@
-from salsweep.condition import Condition
-from salsweep.snakemake_io import run_script
+from salsweep.condition import CLEAN_LEVEL, Condition
+from salsweep.io import level_tensors
+from salsweep.snakemake_io import level_input, run_script
 from salsweep.stages.changes import changes_shard
 
 dataset = snakemake.wildcards.dataset
@@ -7,9 +8,9 @@ run_script(
     snakemake,
     changes_shard,
     clean_images_path=snakemake.input.clean_images,
-    clean_probs_path=snakemake.input.clean_probs,
+    clean_probs_path=level_input(snakemake, "clean_probs", CLEAN_LEVEL),
     copies=[
-        (Condition(dataset, perturbation, level), images, probs)
+        (Condition(dataset, perturbation, level), images, level_tensors(probs, level))
         for (perturbation, level), images, probs in zip(
             snakemake.params.conditions, snakemake.input.images, snakemake.input.probs, strict=True
         )

@@ -1,4 +1,5 @@
-from salsweep.snakemake_io import run_script
+from salsweep.condition import CLEAN_LEVEL
+from salsweep.snakemake_io import level_input, run_script
 from salsweep.stages.floors import floors_shard
 
 run_script(
@@ -6,7 +7,7 @@ run_script(
     floors_shard,
     images_path=snakemake.input.images,
     classes_path=snakemake.input.classes,
-    reference_path=snakemake.input.reference,
+    reference_path=level_input(snakemake, "reference", CLEAN_LEVEL),
     out_maps=dict(zip(snakemake.params.floors, snakemake.output.maps, strict=True)),
     out_metrics=snakemake.output.metrics,
     method=snakemake.wildcards.method,

@@ -1,11 +1,11 @@
 from salsweep.condition import Condition
-from salsweep.snakemake_io import run_script
+from salsweep.snakemake_io import level_input, run_script
 from salsweep.stages.model_metrics import score_model_shard
 
 run_script(
     snakemake,
     score_model_shard,
-    maps_path=snakemake.input.maps,
+    maps_path=level_input(snakemake, "maps", snakemake.wildcards.level),
     images_path=snakemake.input.images,
     classes_path=snakemake.input.classes,
     out_path=snakemake.output.metrics,

@@ -1,13 +1,15 @@
+from salsweep.io import level_table, level_tensors
 from salsweep.snakemake_io import run_script
-from salsweep.stages.saliency import explain_shard
+from salsweep.stages.saliency import explain_sweep
 
+levels = snakemake.params.levels
 run_script(
     snakemake,
-    explain_shard,
-    images_path=snakemake.input.images,
-    predictions_path=snakemake.input.predictions,
+    explain_sweep,
+    image_paths=list(snakemake.input.images),
+    prediction_paths=[level_table(snakemake.input.predictions, level) for level in levels],
     classes_path=snakemake.input.classes,
-    out_path=snakemake.output.maps,
+    out_paths=[level_tensors(snakemake.output.maps, level) for level in levels],
     method=snakemake.wildcards.method,
     method_params=snakemake.params.method_params,
     target_names=snakemake.params.targets,

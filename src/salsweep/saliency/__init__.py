@@ -3,23 +3,23 @@
 ``METHOD_PARAMS`` and ``check_method_params`` come from the torch-free ``params`` module, so
 config validation can use them (or ``salsweep.saliency.params``) without importing torch.
 The other names (``SALIENCY_METHODS``, ``SaliencyMethod``, ``auto_batch_size``,
-``METHOD_INFO``) load on first access, importing every method module so that the registry
-is complete: use ``from salsweep.saliency import SALIENCY_METHODS``, not ``base``.
+``METHOD_INFO``) load on first access. ``SALIENCY_METHODS.get(name)`` imports only the
+module that declares ``name`` (a sliding-window job never imports captum);
+``SALIENCY_METHODS.names()`` and ``METHOD_INFO`` import them all.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from salsweep.registry import attribute, import_plugins, lazy_exports
+from salsweep.registry import attribute, lazy_exports
 from salsweep.saliency.params import check_method_params
 
 
 def _methods() -> Any:
     from salsweep.saliency.base import SALIENCY_METHODS
 
-    import_plugins(__name__, SALIENCY_METHODS)
-    return SALIENCY_METHODS
+    return SALIENCY_METHODS  # imports a method's module when it is first asked for
 
 
 def _info() -> dict[str, dict[str, Any]]:

@@ -77,4 +77,4 @@ class SaliencyMethod(ABC):
     ) -> np.ndarray: ...
 
 
-SALIENCY_METHODS: Registry[SaliencyMethod] = Registry("saliency method")
+SALIENCY_METHODS: Registry[SaliencyMethod] = Registry("saliency method", "salsweep.saliency")

@@ -1,4 +1,5 @@
-"""Step 5: saliency maps for the truth and predicted classes of one shard."""
+"""Step 5: saliency maps for the truth and predicted classes of one shard of every level
+of a sweep."""
 
 from __future__ import annotations
 
@@ -45,11 +46,11 @@ def target_indices(predictions, target_names: list[str]) -> np.ndarray:
     return np.stack(columns, axis=1) if columns else np.zeros((len(predictions), 0), np.int64)
 
 
-def explain_shard(
-    images_path: str,
-    predictions_path: str,
+def explain_sweep(
+    image_paths: list[str],
+    prediction_paths: list[str],
     classes_path: str,
-    out_path: str,
+    out_paths: list[str],
     *,
     method: str,
     method_params: dict,
@@ -65,15 +66,19 @@ def explain_shard(
     dataset: str,
     model: str,
 ) -> None:
-    """``masker_path``: the trained masking model, for ``realtime_mask`` only; ``dataset``
-    and ``model``: the config's names.
+    """Explain one shard of each condition of a sweep with one loaded model: the images of
+    ``image_paths[i]`` for the targets of ``prediction_paths[i]``, into ``out_paths[i]``.
 
-    The method resolves ``batch_size="auto"`` and chooses inference mode or gradients
-    itself (``SaliencyMethod.explain``)."""
+    ``masker_path``: the trained masking model, for ``realtime_mask`` only; ``dataset``
+    and ``model``: the config's names. Each condition gets a fresh explainer, so its maps
+    are what a job of that condition alone would write. The method resolves
+    ``batch_size="auto"`` and chooses inference mode or gradients itself
+    (``SaliencyMethod.explain``)."""
     from salsweep.saliency import SALIENCY_METHODS
 
-    table = read_table(images_path)
-    predictions = read_table(predictions_path).set_index("image_id").loc[table["image_id"]]
+    if not len(image_paths) == len(prediction_paths) == len(out_paths):
+        raise ValueError("explain_sweep: one image file, predictions file and output per level")
+    table = read_table(image_paths[0])  # the first condition's inputs, before the model
     classifier, _ = load_job_classifier(
         spec,
         classes_path,
@@ -85,31 +90,36 @@ def explain_shard(
         model=model,
     )
     target_names = expand_targets(target_names, classifier.n_classes)
-    targets = target_indices(predictions, target_names)
-
     method_class = SALIENCY_METHODS.get(method)
-    explainer = build_explainer(
-        method, method_params, seed=seed, batch_size=batch_size, masker_path=masker_path
+    n_images, n_levels = len(table), len(out_paths)
+    log_loaded(
+        f"{n_images} images x {len(target_names)} targets x {n_levels} levels, {method}",
+        spec,
+        classifier,
     )
-    log_loaded(f"{len(table)} images x {len(target_names)} targets, {method}", spec, classifier)
-    with progress(len(table), f"explained ({method})", log) as done:
-        maps, groups = explain_table(explainer, classifier, table, targets, on_chunk=done.update)
-    out = SaliencyMaps(
-        maps=maps,
-        targets=targets.astype(np.int64).reshape(len(table), len(target_names)),
-        image_ids=table["image_id"].tolist(),
-        target_names=list(target_names),
-        method=method,
-        signed=bool(method_class.signed),
-        class_names=list(classifier.class_names),
-    )
-    batches = {hw: explainer.batch_size_for(classifier, hw) for hw, _ in groups}
-    save_maps(out, out_path)
-    log.info(
-        "wrote %s: %s, %d images x %d targets, batch %s",
-        out_path,
-        method,
-        len(table),
-        len(target_names),
-        batches,
-    )
+    with progress(n_images * n_levels, f"explained ({method})", log) as done:
+        for index, out_path in enumerate(out_paths):
+            if index:
+                table = read_table(image_paths[index])
+            predictions = read_table(prediction_paths[index]).set_index("image_id")
+            targets = target_indices(predictions.loc[table["image_id"]], target_names)
+            explainer = build_explainer(
+                method, method_params, seed=seed, batch_size=batch_size, masker_path=masker_path
+            )
+            maps, groups = explain_table(
+                explainer, classifier, table, targets, on_chunk=done.update
+            )
+            out = SaliencyMaps(
+                maps=maps,
+                targets=targets.astype(np.int64).reshape(len(table), len(target_names)),
+                image_ids=table["image_id"].tolist(),
+                target_names=list(target_names),
+                method=method,
+                signed=bool(method_class.signed),
+                class_names=list(classifier.class_names),
+            )
+            batches = {hw: explainer.batch_size_for(classifier, hw) for hw, _ in groups}
+            save_maps(out, out_path)
+            log.info("%s: %d images, batch %s", out_path, len(table), batches)
+    # the last line: bench/overhead.py
+    log.info("wrote %s: %s, %d targets", ", ".join(out_paths), method, len(target_names))
