@@ -169,7 +169,8 @@ SWEEP = "{perturbation}/shard-{shard}"
 PREDICTIONS = f"{RESULTS}/predictions/{{dataset}}/{{model}}/{SWEEP}"
 PROBS = f"{RESULTS}/probs/{{dataset}}/{{model}}/{SWEEP}"
 MAPS = f"{RESULTS}/saliency/{{dataset}}/{{model}}/{{method}}/{SWEEP}"
-MAP_METRICS = f"{RESULTS}/metrics/{{dataset}}/{{model}}/{{method}}/{CONDITION}.parquet"
+# One table per sweep and shard: the rows of every level (the job scores the whole sweep).
+MAP_METRICS = f"{RESULTS}/metrics/{{dataset}}/{{model}}/{{method}}/{SWEEP}.parquet"
 MODEL_METRICS = (
     f"{RESULTS}/model_metrics/{{dataset}}/{{model}}/{{method}}/{CONDITION}.parquet"
 )
@@ -275,7 +276,10 @@ def masker_inputs(wildcards):
 def metric_inputs(wildcards):
     inputs = {
         "maps": fill(MAPS, **wildcards),
-        "images": fill(PERTURBED, **wildcards),
+        "images": [
+            fill(PERTURBED, **wildcards, level=level)
+            for level in sweep_level_texts(wildcards)
+        ],
     }
     if wildcards.perturbation != CLEAN:
         clean = dict(wildcards.items(), perturbation=CLEAN, level=CLEAN_LEVEL)
@@ -335,6 +339,26 @@ def condition_files(pattern, pairs, methods=(None,)):
     ]
 
 
+def sweep_files(pattern, pairs, methods=(None,)):
+    """``pattern`` for every (dataset, model) in ``pairs``, method, sweep (the clean
+    reference first) and shard: one entry per job of a rule that covers a whole sweep.
+    """
+    return [
+        fill(
+            pattern,
+            dataset=dataset,
+            model=model,
+            method=method,
+            perturbation=sweep,
+            shard=shard,
+        )
+        for dataset, model in pairs
+        for method in methods
+        for sweep in [CLEAN, *config["perturbations"]]
+        for shard in STUDY.shards(dataset)
+    ]
+
+
 def all_prediction_files():
     return condition_files(PREDICTIONS, STUDY.pairs())
 
@@ -348,7 +372,7 @@ def all_metric_files():
     """Map-metric shards; none (no jobs) when the study lists only model metrics."""
     if not STUDY.metric_specs():
         return []
-    return condition_files(MAP_METRICS, STUDY.pairs(), STUDY.methods)
+    return sweep_files(MAP_METRICS, STUDY.pairs(), STUDY.methods)
 
 
 def all_model_metric_files():

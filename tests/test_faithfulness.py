@@ -384,8 +384,9 @@ def test_model_metric_jobs_exist_only_when_listed(tmp_path, standins):
     assert "model_metrics" not in planned_jobs(without)
     with_model = dict(base, metrics=["entropy", "ssr_crop"])
     planned = planned_jobs(run_snakemake(tmp_path, write_config(tmp_path, with_model), "-n"))
-    # one job per map-metric job: (dataset, model) x method x condition x shard
-    assert planned["model_metrics"] == planned["map_metrics"] == 2 * 2 * 5
+    # (dataset, model) x method x condition x shard; map metrics: one job per sweep
+    assert planned["model_metrics"] == 2 * 2 * 5
+    assert planned["map_metrics"] == 2 * 2 * 3  # clean, blur, salt
     only_model = dict(base, metrics=["ssr_crop"])
     planned = planned_jobs(run_snakemake(tmp_path, write_config(tmp_path, only_model), "-n"))
     assert planned["model_metrics"] == 2 * 2 * 5
@@ -429,5 +430,5 @@ def test_model_metrics_run_in_the_pipeline(tmp_path, standins):
     assert (model_rows[model_rows["metric"] == "ssr_crop@mean_std"]["value"] >= np.log(0.05)).all()
     assert (metrics["metric"] == "entropy").sum() == 12
     # the map-metric shards hold map metrics only
-    shard = tmp_path / "results/metrics/tiny/vit/vanilla_gradient/clean/0/shard-0.parquet"
+    shard = tmp_path / "results/metrics/tiny/vit/vanilla_gradient/clean/shard-0.parquet"
     assert set(pd.read_parquet(shard)["metric"]) == {"entropy"}

@@ -16,7 +16,7 @@ from salsweep.frames import maps_to_clean_frame, masks_to_copy_frame, valid_pixe
 from salsweep.io import SaliencyMaps, encode_png, read_table, save_maps, write_table
 from salsweep.metrics import MetricContext, score_maps
 from salsweep.perturbations import PERTURBATIONS, identity_level_of, validate_perturbation
-from salsweep.stages.map_metrics import score_shard
+from salsweep.stages.map_metrics import score_sweep
 
 
 def _smooth_images(n: int, size: int) -> np.ndarray:
@@ -125,18 +125,17 @@ def _drift(tmp_path, level, spec, metrics):
     _write_shard(tmp_path, "clean", _brightness(clean), clean)
     _write_shard(tmp_path, "copy", _brightness(copies), copies)
     out = tmp_path / "out.parquet"
-    score_shard(
-        str(tmp_path / "copy.safetensors"),
-        str(tmp_path / "copy.parquet"),
+    score_sweep(
+        [str(tmp_path / "copy.safetensors")],
+        [str(tmp_path / "copy.parquet")],
         str(out),
         reference_path=str(tmp_path / "clean.safetensors"),
         metric_specs=[{"name": m} for m in metrics],
-        condition=Condition("d", spec["kind"], str(level)),
+        conditions=[Condition("d", spec["kind"], str(level))],
         model="m",
         method="brightness",
         clean_images_path=str(tmp_path / "clean.parquet"),
         perturbation_spec=spec,
-        level=str(level),
     )
     table = read_table(out)
     return {m: table[table["metric"] == m]["value"].to_numpy() for m in metrics}
@@ -216,16 +215,15 @@ def test_mask_metrics_on_a_geometric_copy_use_the_moved_mask(tmp_path):
         ({"kind": "translation", "params": {"direction": "down"}}, 1.0),
         (None, 0.0),  # no transform: the mask stays where it is
     ):
-        score_shard(
-            str(tmp_path / "copy.safetensors"),
-            str(tmp_path / "copy.parquet"),
+        score_sweep(
+            [str(tmp_path / "copy.safetensors")],
+            [str(tmp_path / "copy.parquet")],
             str(out),
             reference_path=None,
             metric_specs=[{"name": "pointing_game"}],
-            condition=Condition("d", "shift", "0.5"),
+            conditions=[Condition("d", "shift", "0.5")],
             model="m",
             method="peak",
             perturbation_spec=spec,
-            level="0.5",
         )
         assert (read_table(out)["value"] == expected).all(), spec

@@ -13,7 +13,7 @@ from salsweep.condition import Condition
 from salsweep.io import SaliencyMaps, encode_png, read_table, save_maps, save_probs, write_table
 from salsweep.metrics import METRIC_INFO, METRICS, MetricContext, score_maps
 from salsweep.metrics.localisation import tolerance_px
-from salsweep.stages.map_metrics import score_shard
+from salsweep.stages.map_metrics import score_sweep
 
 NEW = {
     "ris": False,
@@ -343,7 +343,7 @@ def test_localisation_matches_quantus_formulas_on_tie_free_unsigned_maps():
 # --- the stage: inputs from files, truth-vs-pred on the truth row only -------------------
 
 
-def test_score_shard_scores_stability_from_files_and_truth_pred_on_the_truth_row(tmp_path):
+def test_score_sweep_scores_stability_from_files_and_truth_pred_on_the_truth_row(tmp_path):
     rng = np.random.default_rng(6)
     ids = ["a", "b", "c"]
     clean_maps = rng.uniform(-1, 1, (3, 2, 6, 6)).astype(np.float32)
@@ -372,17 +372,17 @@ def test_score_shard_scores_stability_from_files_and_truth_pred_on_the_truth_row
     specs = [{"name": n} for n in ("ris", "ros", "lipschitz", "truth_pred_ssd", "ssd")]
     common = {
         "metric_specs": specs,
-        "condition": Condition("d", "salt", "0.1"),
+        "conditions": [Condition("d", "salt", "0.1")],
         "model": "m",
         "method": "sw",
     }
-    score_shard(
-        str(tmp_path / "copy.safetensors"),
-        str(tmp_path / "copy.parquet"),
+    score_sweep(
+        [str(tmp_path / "copy.safetensors")],
+        [str(tmp_path / "copy.parquet")],
         str(tmp_path / "out.parquet"),
         reference_path=str(tmp_path / "clean.safetensors"),
         clean_images_path=str(tmp_path / "clean.parquet"),
-        probs_path=str(tmp_path / "copy_probs.safetensors"),
+        probs_paths=[str(tmp_path / "copy_probs.safetensors")],
         clean_probs_path=str(tmp_path / "clean_probs.safetensors"),
         **common,
     )
@@ -407,9 +407,9 @@ def test_score_shard_scores_stability_from_files_and_truth_pred_on_the_truth_row
     expect = METRICS.get("ssd")().score(copy_maps[:, 0], copy_maps[:, 1])
     np.testing.assert_array_equal(pairs.loc["truth"].loc[ids].to_numpy(), expect)
     # without the clean images and softmax files (another study's DAG) they are skipped
-    score_shard(
-        str(tmp_path / "copy.safetensors"),
-        str(tmp_path / "copy.parquet"),
+    score_sweep(
+        [str(tmp_path / "copy.safetensors")],
+        [str(tmp_path / "copy.parquet")],
         str(tmp_path / "bare.parquet"),
         reference_path=str(tmp_path / "clean.safetensors"),
         **common,
@@ -418,13 +418,13 @@ def test_score_shard_scores_stability_from_files_and_truth_pred_on_the_truth_row
     # probabilities of other images are an error naming the file
     save_probs(["a", "c", "b"], clean_probs, tmp_path / "shuffled.safetensors")
     with pytest.raises(ValueError, match="shuffled.safetensors: image ids differ"):
-        score_shard(
-            str(tmp_path / "copy.safetensors"),
-            str(tmp_path / "copy.parquet"),
+        score_sweep(
+            [str(tmp_path / "copy.safetensors")],
+            [str(tmp_path / "copy.parquet")],
             str(tmp_path / "bad.parquet"),
             reference_path=str(tmp_path / "clean.safetensors"),
             clean_images_path=str(tmp_path / "clean.parquet"),
-            probs_path=str(tmp_path / "copy_probs.safetensors"),
+            probs_paths=[str(tmp_path / "copy_probs.safetensors")],
             clean_probs_path=str(tmp_path / "shuffled.safetensors"),
             **common,
         )

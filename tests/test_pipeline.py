@@ -312,14 +312,14 @@ def test_rerun_does_nothing_and_a_level_edit_reruns_only_its_dependents(study_ru
     edited = write_config(workdir, config, "edited.yaml")
     result = run_snakemake(workdir, edited, "-n", "--cores", "2")
     plan = planned_jobs(result)
-    # One new level x 2 datasets (1 shard each) to perturb; a model job covers its sweep
-    # (issue 15), so the blur sweep's model jobs rerun: per dataset one classify job, one
-    # saliency job per method, and the map metrics of both its levels. No job of the salt
-    # sweep, the clean copies, the datasets or the trained model reruns.
+    # One new level x 2 datasets (1 shard each) to perturb; a model or metrics job covers
+    # its sweep (issue 15), so the blur sweep's jobs rerun: per dataset one classify job,
+    # and per method one saliency and one map_metrics job. No job of the salt sweep, the
+    # clean copies, the datasets or the trained model reruns.
     assert plan["perturb"] == 2
     assert plan["classify"] == 2
     assert plan["saliency"] == 4
-    assert plan["map_metrics"] == 8
+    assert plan["map_metrics"] == 4
     assert plan["changes"] == 2  # one per (dataset, model, shard): it reads every copy
     for rule in ("dataset", "dataset_train_split", "train", "floors"):
         assert rule not in plan
@@ -338,9 +338,9 @@ def test_a_method_edit_reruns_only_that_methods_jobs(study_run):
     edited = write_config(workdir, config, "method_edited.yaml")
     result = run_snakemake(workdir, edited, "-n", "--cores", "2")
     plan = planned_jobs(result)
-    # 2 datasets x 3 sweeps (clean, blur, salt) of sliding window; its metrics of 5 conditions
+    # 2 datasets x 3 sweeps (clean, blur, salt) of sliding window, and their metrics
     assert plan["saliency"] == 6
-    assert plan["map_metrics"] == 10
+    assert plan["map_metrics"] == 6
     assert plan["floors"] == 2
     for rule in ("dataset", "perturb", "train", "classify", "changes"):
         assert rule not in plan

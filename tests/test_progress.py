@@ -214,7 +214,7 @@ def test_classify_and_saliency_and_model_metrics_logs(shard, vit, tmp_path):
 
 def test_cpu_jobs_log_a_first_and_a_last_line(shard, tmp_path):
     from salsweep.io import SaliencyMaps, save_maps
-    from salsweep.stages.map_metrics import score_shard
+    from salsweep.stages.map_metrics import score_sweep
     from salsweep.stages.perturb import perturb_shard
 
     blurred = tmp_path / "blurred.parquet"
@@ -251,18 +251,18 @@ def test_cpu_jobs_log_a_first_and_a_last_line(shard, tmp_path):
     scores = tmp_path / "metrics.parquet"
     lines = run_job(
         tmp_path,
-        score_shard,
-        maps_path=str(maps),
-        images_path=str(shard / "images.parquet"),
+        score_sweep,
+        maps_paths=[str(maps)],
+        image_paths=[str(shard / "images.parquet")],
         out_path=str(scores),
         reference_path=None,
         metric_specs=[{"name": "entropy"}],
-        condition=Condition("tiny", CLEAN, CLEAN_LEVEL),
+        conditions=[Condition("tiny", CLEAN, CLEAN_LEVEL)],
         model="vit",
         method="sliding_window",
     )
     check_first_and_last(lines, scores)
-    assert "loaded: 7 images x 1 targets" in lines[0]
+    assert "loaded: 7 images x 1 targets x 1 levels" in lines[0]
 
 
 def test_dataset_job_logs_a_first_and_a_last_line(standins, tmp_path):

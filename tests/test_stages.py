@@ -23,7 +23,7 @@ from salsweep.seeding import derive_seed, item_rng
 from salsweep.stages.aggregate import summarize
 from salsweep.stages.classify import predictions_table
 from salsweep.stages.examples import collect_examples
-from salsweep.stages.map_metrics import score_shard
+from salsweep.stages.map_metrics import score_sweep
 from salsweep.stages.perturb import perturb_shard, shard_slice
 from salsweep.stats import mean_ci, wilson_interval
 
@@ -198,7 +198,7 @@ def test_summary_has_metric_and_accuracy_rows():
     assert entropy["n"] == 3 and entropy["mean"] == pytest.approx(2.0)
 
 
-def test_score_shard_compares_with_the_clean_map(tmp_path):
+def test_score_sweep_compares_with_the_clean_map(tmp_path):
     rng = np.random.default_rng(1)
     clean = rng.uniform(-1, 1, (3, 2, 6, 6)).astype(np.float32)
     perturbed = clean.copy()
@@ -212,13 +212,13 @@ def test_score_shard_compares_with_the_clean_map(tmp_path):
     mask = encode_png((np.arange(36).reshape(6, 6) % 2 * 255).astype(np.uint8))
     images = _image_table(3, size=6).assign(image_id=ids, mask=[mask] * 3)
     write_table(images, tmp_path / "images.parquet")
-    score_shard(
-        str(tmp_path / "pert.safetensors"),
-        str(tmp_path / "images.parquet"),
+    score_sweep(
+        [str(tmp_path / "pert.safetensors")],
+        [str(tmp_path / "images.parquet")],
         str(tmp_path / "out.parquet"),
         reference_path=str(tmp_path / "clean.safetensors"),
         metric_specs=[{"name": "xcorr"}, {"name": "entropy"}, {"name": "gt_coverage"}],
-        condition=Condition("d", "salt", "0.1"),
+        conditions=[Condition("d", "salt", "0.1")],
         model="m",
         method="sw",
     )
@@ -257,13 +257,13 @@ def test_mask_metrics_skip_only_the_images_without_a_mask(tmp_path):
     mask = encode_png((np.arange(36).reshape(6, 6) % 2 * 255).astype(np.uint8))
     images = _image_table(3, size=6).assign(image_id=ids, mask=[mask, None, mask])
     write_table(images, tmp_path / "images.parquet")
-    score_shard(
-        str(tmp_path / "maps.safetensors"),
-        str(tmp_path / "images.parquet"),
+    score_sweep(
+        [str(tmp_path / "maps.safetensors")],
+        [str(tmp_path / "images.parquet")],
         str(tmp_path / "out.parquet"),
         reference_path=None,
         metric_specs=[{"name": "entropy"}, {"name": "gt_coverage"}],
-        condition=Condition("d", "clean", "0"),
+        conditions=[Condition("d", "clean", "0")],
         model="m",
         method="sw",
     )
@@ -274,7 +274,7 @@ def test_mask_metrics_skip_only_the_images_without_a_mask(tmp_path):
 
 def test_classify_writes_full_probability_vectors_beside_the_predictions(tmp_path, standins):
     from salsweep.io import load_probs
-    from salsweep.stages.classify import classify_shard
+    from salsweep.stages.classify import classify_sweep
 
     images, labels = tiny_images(5, size=16, seed=4)
     write_table(
@@ -289,18 +289,18 @@ def test_classify_writes_full_probability_vectors_beside_the_predictions(tmp_pat
         tmp_path / "images.parquet",
     )
     write_json(TINY_CLASSES, tmp_path / "classes.json")
-    classify_shard(
-        str(tmp_path / "images.parquet"),
+    classify_sweep(
+        [str(tmp_path / "images.parquet")],
         str(tmp_path / "classes.json"),
-        str(tmp_path / "pred.parquet"),
-        condition=Condition("tiny", CLEAN, CLEAN_LEVEL),
+        [str(tmp_path / "pred.parquet")],
+        conditions=[Condition("tiny", CLEAN, CLEAN_LEVEL)],
         model="vit",
         spec={"source": "hf", "path": str(standins["vit"])},
         device="cpu",
         weights_path=None,
         batch_size=2,
         deterministic=True,
-        probs_path=str(tmp_path / "probs.safetensors"),
+        probs_paths=[str(tmp_path / "probs.safetensors")],
     )
     predictions = read_table(tmp_path / "pred.parquet")
     image_ids, probs = load_probs(tmp_path / "probs.safetensors")

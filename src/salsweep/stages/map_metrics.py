@@ -1,4 +1,5 @@
-"""Step 6: score the maps of one shard (entropy, drift from the clean map, mask agreement)."""
+"""Step 6: score the maps of one shard of every level of a sweep (entropy, drift from the
+clean map, mask agreement)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 from salsweep.condition import Condition
 from salsweep.io import (
     METRIC_COLUMNS,
+    SaliencyMaps,
     decode_png,
     empty_table,
     load_maps,
@@ -113,53 +115,102 @@ def to_clean_frame(result, context, matrix: np.ndarray):
     return maps, replace(context, **fields)
 
 
-def score_shard(
-    maps_path: str,
-    images_path: str,
+def score_sweep(
+    maps_paths: list[str],
+    image_paths: list[str],
     out_path: str,
     *,
+    conditions: list[Condition],
     reference_path: str | None,
+    metric_specs: list[dict],
+    model: str,
+    method: str,
+    clean_images_path: str | None = None,
+    probs_paths: list[str] | None = None,
+    clean_probs_path: str | None = None,
+    perturbation_spec: dict | None = None,
+) -> None:
+    """Score one shard of every level of a sweep (``maps_paths[i]`` explains the images of
+    ``image_paths[i]``, the copy of ``conditions[i]``) into one table at ``out_path``: a
+    job per sweep pays its start-up once, not once per level.
+
+    ``reference_path``: the clean maps (None for the clean reference itself);
+    ``clean_images_path``, ``probs_paths``, ``clean_probs_path``: the clean shard's images
+    and the classify softmax files, for the metrics that need them (ris, ros, lipschitz);
+    None where the rule does not give them (then those metrics are skipped).
+
+    ``perturbation_spec`` (kind and params): the sweep's. Where its kind moves pixels by a
+    known transform (rotation, translation, scale), the metrics that compare with the clean
+    map (drift, stability) see the copy's maps warped back into the clean frame, over the
+    valid pixels only; the mask metrics see the ground-truth masks moved forward into the
+    copy's frame; the others (entropy, truth-vs-pred) see the copy's own maps."""
+    if not len(maps_paths) == len(image_paths) == len(conditions):
+        raise ValueError("score_sweep: one maps file and one image file per level")
+    reference = load_maps(reference_path) if reference_path is not None else None
+    frames = []
+    for index, condition in enumerate(conditions):
+        result = load_maps(maps_paths[index])
+        table = read_table(image_paths[index])
+        if table["image_id"].tolist() != result.image_ids:
+            raise ValueError(f"{maps_paths[index]}: image ids differ from {image_paths[index]}")
+        if reference is not None and reference.image_ids != result.image_ids:
+            raise ValueError(f"{maps_paths[index]}: image ids differ from the clean maps")
+        if index == 0:
+            # The first log line (bench/overhead.py): inputs read, the metrics' code loaded.
+            log.info(
+                "loaded: %d images x %d targets x %d levels%s",
+                len(result.image_ids),
+                len(result.target_names),
+                len(conditions),
+                " and their clean maps" if reference is not None else "",
+            )
+        frames.append(
+            score_condition(
+                result,
+                table,
+                reference,
+                metric_specs=metric_specs,
+                condition=condition,
+                model=model,
+                method=method,
+                clean_images_path=clean_images_path,
+                probs_path=probs_paths[index] if probs_paths is not None else None,
+                clean_probs_path=clean_probs_path,
+                perturbation_spec=perturbation_spec,
+            )
+        )
+    frames = [frame for frame in frames if len(frame)]
+    out = pd.concat(frames, ignore_index=True) if frames else empty_table(METRIC_COLUMNS)
+    write_table(out[METRIC_COLUMNS], out_path)
+    undefined = int(out["value"].isna().sum())
+    log.info(
+        "wrote %s: %d values (%d undefined by definition, kept as NaN)",
+        out_path,
+        len(out),
+        undefined,
+    )
+
+
+def score_condition(
+    result: SaliencyMaps,
+    table: pd.DataFrame,
+    reference: SaliencyMaps | None,
+    *,
     metric_specs: list[dict],
     condition: Condition,
     model: str,
     method: str,
-    clean_images_path: str | None = None,
-    probs_path: str | None = None,
-    clean_probs_path: str | None = None,
-    perturbation_spec: dict | None = None,
-    level: str | None = None,
-) -> None:
-    """``clean_images_path``, ``probs_path``, ``clean_probs_path``: the clean shard's images
-    and the two classify softmax files, for the metrics that need them (ris, ros,
-    lipschitz); None where the rule does not give them (then those metrics are skipped).
-
-    ``perturbation_spec`` (kind and params) and ``level``: the sweep of this shard. Where
-    its kind moves pixels by a known transform (rotation, translation, scale), the
-    metrics that compare with the clean map (drift, stability) see the copy's maps warped
-    back into the clean frame, over the valid pixels only; the mask metrics see the
-    ground-truth masks moved forward into the copy's frame; the others (entropy,
-    truth-vs-pred) see the copy's own maps."""
+    clean_images_path: str | None,
+    probs_path: str | None,
+    clean_probs_path: str | None,
+    perturbation_spec: dict | None,
+) -> pd.DataFrame:
+    """The metric rows of one condition's maps (see :func:`score_sweep`)."""
     from dataclasses import replace
 
     from salsweep.metrics import METRIC_INFO, score_maps
 
-    result = load_maps(maps_path)
-    table = read_table(images_path)
-    if table["image_id"].tolist() != result.image_ids:
-        raise ValueError(f"{maps_path}: image ids differ from {images_path}")
-    reference = None
-    if reference_path is not None:
-        reference = load_maps(reference_path)
-        if reference.image_ids != result.image_ids:
-            raise ValueError(f"{maps_path}: image ids differ from the clean maps")
     n = len(result.image_ids)
-    # The first log line (bench/overhead.py): inputs read, the metrics' code loaded.
-    log.info(
-        "loaded: %d images x %d targets%s",
-        n,
-        len(result.target_names),
-        " and their clean maps" if reference is not None else "",
-    )
     needs = {r for s in metric_specs for r in METRIC_INFO[s["name"]]["requires"]}
     context = condition_context(
         table,
@@ -175,7 +226,7 @@ def score_shard(
     # Mask metrics are scored for the images that have a mask (a photo without a box gets
     # none, not NaN); every other metric for every image.
     has_mask, masks = ground_truth_masks(table, result.maps.shape[2:])
-    matrix = copy_transform(perturbation_spec, level, result.maps.shape[2:])
+    matrix = copy_transform(perturbation_spec, condition.level, result.maps.shape[2:])
     frame_maps, frame_context = result.maps, context
     if matrix is not None:
         from salsweep.frames import masks_to_copy_frame
@@ -226,12 +277,6 @@ def score_shard(
                     values=values,
                 )
             )
-    out = pd.concat(frames, ignore_index=True) if frames else empty_table(METRIC_COLUMNS)
-    write_table(out[METRIC_COLUMNS], out_path)
-    undefined = int(out["value"].isna().sum())
-    log.info(
-        "wrote %s: %d values (%d undefined by definition, kept as NaN)",
-        out_path,
-        len(out),
-        undefined,
-    )
+    if not frames:
+        return empty_table(METRIC_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[METRIC_COLUMNS]
