@@ -172,7 +172,7 @@ MAPS = f"{RESULTS}/saliency/{{dataset}}/{{model}}/{{method}}/{SWEEP}"
 # One table per sweep and shard: the rows of every level (the job scores the whole sweep).
 MAP_METRICS = f"{RESULTS}/metrics/{{dataset}}/{{model}}/{{method}}/{SWEEP}.parquet"
 MODEL_METRICS = (
-    f"{RESULTS}/model_metrics/{{dataset}}/{{model}}/{{method}}/{CONDITION}.parquet"
+    f"{RESULTS}/model_metrics/{{dataset}}/{{model}}/{{method}}/{SWEEP}.parquet"
 )
 EXAMPLES = f"{RESULTS}/examples/{{dataset}}/{{model}}/{{method}}.parquet"
 PREDICTIONS_TABLE = f"{RESULTS}/tables/predictions.parquet"
@@ -311,8 +311,7 @@ def stability_inputs(wildcards, clean):
 
 
 def model_metric_inputs(wildcards):
-    inputs = model_inputs(wildcards)
-    inputs["images"] = fill(PERTURBED, **wildcards)
+    inputs = classify_inputs(wildcards)  # the model and every level's images
     inputs["maps"] = fill(MAPS, **wildcards)
     return inputs
 
@@ -379,7 +378,7 @@ def all_model_metric_files():
     """Model-metric shards; none (no jobs) unless the study lists a model metric."""
     if not STUDY.model_metric_specs():
         return []
-    return condition_files(MODEL_METRICS, STUDY.pairs(), STUDY.methods)
+    return sweep_files(MODEL_METRICS, STUDY.pairs(), STUDY.methods)
 
 
 def all_rejects_files():

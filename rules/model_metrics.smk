@@ -6,9 +6,9 @@ rule model_metrics:
     output:
         metrics=MODEL_METRICS,
     log:
-        f"{RESULTS}/logs/model_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.log",
+        f"{RESULTS}/logs/model_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/shard-{{shard}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/model_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/{{level}}/shard-{{shard}}.tsv"
+        f"{RESULTS}/benchmarks/model_metrics/{{dataset}}/{{model}}/{{method}}/{{perturbation}}/shard-{{shard}}.tsv"
     retries: 1
     conda:
         "../envs/torch.yaml"
@@ -18,6 +18,7 @@ rule model_metrics:
         mem_mb=model_mem_mb,
         runtime=model_runtime,
     params:
+        levels=sweep_level_texts,
         metrics=STUDY.model_metric_specs(),
         spec=model_spec,
         device=config["study"]["device"],

@@ -323,7 +323,7 @@ def test_study_names_a_bad_model_metric(metrics, key, needle):
 
 # -- stage and pipeline -----------------------------------------------------------------
 def test_stage_writes_a_long_table(tmp_path, standins, monkeypatch):
-    from salsweep.stages.model_metrics import score_model_shard
+    from salsweep.stages.model_metrics import score_model_sweep
 
     images, labels = tiny_images(3, seed=3)
     ids = [f"im-{i}" for i in range(3)]
@@ -345,13 +345,13 @@ def test_stage_writes_a_long_table(tmp_path, standins, monkeypatch):
     save_maps(maps, tmp_path / "maps.safetensors")
 
     def score(out_name: str) -> pd.DataFrame:
-        score_model_shard(
-            str(tmp_path / "maps.safetensors"),
-            str(tmp_path / "images.parquet"),
+        score_model_sweep(
+            [str(tmp_path / "maps.safetensors")],
+            [str(tmp_path / "images.parquet")],
             str(tmp_path / "classes.json"),
             str(tmp_path / out_name),
             metric_specs=[{"name": "deletion_auc", "steps": 4}, {"name": "ssr_crop"}],
-            condition=Condition("tiny", "clean", "0"),
+            conditions=[Condition("tiny", "clean", "0")],
             model="vit",
             method="vanilla_gradient",
             spec={"source": "hf", "path": str(standins["vit"])},
@@ -384,12 +384,11 @@ def test_model_metric_jobs_exist_only_when_listed(tmp_path, standins):
     assert "model_metrics" not in planned_jobs(without)
     with_model = dict(base, metrics=["entropy", "ssr_crop"])
     planned = planned_jobs(run_snakemake(tmp_path, write_config(tmp_path, with_model), "-n"))
-    # (dataset, model) x method x condition x shard; map metrics: one job per sweep
-    assert planned["model_metrics"] == 2 * 2 * 5
-    assert planned["map_metrics"] == 2 * 2 * 3  # clean, blur, salt
+    # one job per map-metric job: (dataset, model) x method x sweep (clean, blur, salt) x shard
+    assert planned["model_metrics"] == planned["map_metrics"] == 2 * 2 * 3
     only_model = dict(base, metrics=["ssr_crop"])
     planned = planned_jobs(run_snakemake(tmp_path, write_config(tmp_path, only_model), "-n"))
-    assert planned["model_metrics"] == 2 * 2 * 5
+    assert planned["model_metrics"] == 2 * 2 * 3
     assert "map_metrics" not in planned
 
 

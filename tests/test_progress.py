@@ -151,7 +151,7 @@ def vit(standins):
 
 def test_classify_and_saliency_and_model_metrics_logs(shard, vit, tmp_path):
     from salsweep.stages.classify import classify_sweep
-    from salsweep.stages.model_metrics import score_model_shard
+    from salsweep.stages.model_metrics import score_model_sweep
     from salsweep.stages.saliency import explain_sweep
 
     common = dict(device="cpu", weights_path=None, deterministic=True, spec=vit)
@@ -196,13 +196,13 @@ def test_classify_and_saliency_and_model_metrics_logs(shard, vit, tmp_path):
     scores = tmp_path / "model_metrics.parquet"
     lines = run_job(
         tmp_path,
-        score_model_shard,
-        maps_path=str(maps),
-        images_path=str(shard / "images.parquet"),
+        score_model_sweep,
+        maps_paths=[str(maps)],
+        image_paths=[str(shard / "images.parquet")],
         classes_path=str(shard / "classes.json"),
         out_path=str(scores),
         metric_specs=[{"name": "deletion_auc", "steps": 4}],
-        condition=condition,
+        conditions=[condition],
         model="vit",
         method="sliding_window",
         batch_size=4,

@@ -1,16 +1,21 @@
 from salsweep.condition import Condition
-from salsweep.snakemake_io import level_input, run_script
-from salsweep.stages.model_metrics import score_model_shard
+from salsweep.io import level_tensors
+from salsweep.snakemake_io import run_script
+from salsweep.stages.model_metrics import score_model_sweep
 
+levels = snakemake.params.levels
 run_script(
     snakemake,
-    score_model_shard,
-    maps_path=level_input(snakemake, "maps", snakemake.wildcards.level),
-    images_path=snakemake.input.images,
+    score_model_sweep,
+    maps_paths=[level_tensors(snakemake.input.maps, level) for level in levels],
+    image_paths=list(snakemake.input.images),
     classes_path=snakemake.input.classes,
     out_path=snakemake.output.metrics,
     metric_specs=snakemake.params.metrics,
-    condition=Condition.from_wildcards(snakemake.wildcards),
+    conditions=[
+        Condition(snakemake.wildcards.dataset, snakemake.wildcards.perturbation, level)
+        for level in levels
+    ],
     model=snakemake.wildcards.model,
     method=snakemake.wildcards.method,
     spec=snakemake.params.spec,
