@@ -95,8 +95,9 @@ def provides(path: Path, import_name: str) -> bool:
 # body, lazy imports included, counts once something that runs refers to the function. So a
 # lazy `import torch` in a helper that a data rule never reaches does not count, one in a
 # helper it calls does. Registries that load every submodule by name
-# (importlib.import_module(f"{__name__}.{x}"), or salsweep.registry.import_plugins(__name__,
-# ...)) count every definition of every submodule. A module-level
+# (importlib.import_module(f"{__name__}.{x}"), salsweep.registry.import_plugins(__name__,
+# ...), or a Registry(concept, "salsweep.<package>") that imports them on first use) count
+# every definition of every submodule. A module-level
 # `__getattr__ = lazy_exports(...)` counts, like a `def __getattr__`, once a lazy name is used.
 def module_file(module: str) -> Path | None:
     parts = module.split(".")
@@ -135,6 +136,18 @@ def imports_plugins_of_this_package(node: ast.Call) -> bool:
         and bool(node.args)
         and getattr(node.args[0], "id", None) == "__name__"
     )
+
+
+def registry_package(node: ast.Call) -> str | None:
+    """The package of ``Registry(concept, "salsweep.x")``: a registry that imports the
+    plugin module of a name on first use (salsweep.registry.Registry.get)."""
+    if (dotted(node.func) or "").split(".")[-1] != "Registry":
+        return None
+    args = [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "package")]
+    for arg in args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            return arg.value
+    return None
 
 
 def guards_import_error(node: ast.AST) -> bool:
@@ -322,6 +335,10 @@ class Reach:
             elif isinstance(node, ast.Call) and imports_plugins_of_this_package(node):
                 for sub in submodules(module):
                     self.use_everything(sub, f"{why} -> registry {module}")
+                self.scan(list(ast.iter_child_nodes(node)), module, bindings, why, top)
+            elif isinstance(node, ast.Call) and registry_package(node):
+                for sub in submodules(registry_package(node)):
+                    self.use_everything(sub, f"{why} -> registry {registry_package(node)}")
                 self.scan(list(ast.iter_child_nodes(node)), module, bindings, why, top)
             elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == (
                 "import_module"
