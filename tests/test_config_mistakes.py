@@ -59,8 +59,8 @@ def test_a_linspace_spec_still_gets_its_defaults(tmp_path):
     result = run_snakemake(tmp_path, write_config(tmp_path, config), "-n")
     rows = [line.split() for line in result.stdout.splitlines()]
     counts = {row[0]: row[1] for row in rows if len(row) == 2 and row[0] in ("perturb", "classify")}
-    # levels 1, 5, 11, 15, 21 and the clean reference
-    assert counts == {"perturb": "6", "classify": "6"}
+    # levels 1, 5, 11, 15, 21 and the clean reference; one classify job per sweep
+    assert counts == {"perturb": "6", "classify": "2"}
 
 
 def hf_model(path: str) -> dict:
