@@ -11,6 +11,7 @@ both at 224x224 unless --image-size says otherwise, and for the black-box method
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -299,7 +300,15 @@ def main() -> None:
         default=tuple(METHODS),
         help="comma-separated subset of the methods (default: all)",
     )
+    parser.add_argument(
+        "--params",
+        type=json.loads,
+        default={},
+        help='JSON {method: params} replacing a method\'s parameters (a quick check: '
+        '\'{"sliding_window": {"window": 0.5, "stride": 0.5, "fill": [0, 0, 0]}}\')',
+    )
     args = parser.parse_args()
+    METHODS.update(args.params)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     images = photos(args.images, args.image_size)
