@@ -304,7 +304,7 @@ def main() -> None:
         "--params",
         type=json.loads,
         default={},
-        help='JSON {method: params} replacing a method\'s parameters (a quick check: '
+        help="JSON {method: params} replacing a method's parameters (a quick check: "
         '\'{"sliding_window": {"window": 0.5, "stride": 0.5, "fill": [0, 0, 0]}}\')',
     )
     args = parser.parse_args()
