@@ -146,6 +146,10 @@ def compute_floor(config: dict, results: Path) -> float:
     from salsweep.model_jobs import build_explainer, explain_table, load_job_classifier
     from salsweep.stages.classify import classify_table
 
+    from snakemake.utils import validate
+
+    config = copy.deepcopy(config)
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))  # defaults
     study = Study(config)
     ((dataset, model),) = study.pairs()
     spec = study.model_spec(model)
