@@ -58,7 +58,8 @@ def slurm(tmp_path_factory):
 
 
 def slurm_study(standins) -> dict:
-    """One dataset, one model, one sweep of two levels, one method: 3 conditions, 1 shard.
+    """One dataset, one model, one sweep of two levels, one method: 3 conditions in 2 model
+    jobs per rule (the clean reference and the sweep), 1 shard.
     device cpu, but gpu_jobs forces the GPU tag on the model rules."""
     base = tiny_study(standins)
     return tiny_study(
@@ -216,8 +217,8 @@ def test_study_on_slurm_matches_local_run(slurm, tmp_path, standins, record_prop
         where = re.search(r"/slurm_logs/(rule|group)_([^/]+)/", call)
         assert where, call
         submitted.setdefault(where.groups(), []).append(call)
-    for rule in MODEL_RULES:
-        assert len(submitted.get(("rule", rule), [])) == 3, f"{rule}: {sorted(submitted)}"
+    for rule in MODEL_RULES:  # a model job per sweep: the clean reference and the blur sweep
+        assert len(submitted.get(("rule", rule), [])) == 2, f"{rule}: {sorted(submitted)}"
         assert all("--gpus=1" in call for call in submitted[("rule", rule)])
     for group in ("perturb", "map_metrics"):
         keys = [key for key in submitted if key[0] == "group" and key[1].startswith(group)]
@@ -234,7 +235,7 @@ def test_study_on_slurm_matches_local_run(slurm, tmp_path, standins, record_prop
     jobs = [job for job in slurm_jobs() if job.get("Comment", "").startswith("rule_")]
     gpu_rule_names = "|".join([*MODEL_RULES, "floors"])
     model_jobs = [job for job in jobs if re.match(rf"rule_({gpu_rule_names})_", job["Comment"])]
-    assert len(model_jobs) == 6 + len(floors), [job.get("Comment") for job in jobs]
+    assert len(model_jobs) == 4 + len(floors), [job.get("Comment") for job in jobs]
     for job in model_jobs:
         assert job["JobState"] == "COMPLETED", job
         assert re.fullmatch(r"gpu(:\w+)?:1", job.get("JOB_GRES", "")), job
