@@ -87,38 +87,6 @@ def save_tiny_vit(folder: Path, image_size: int = 16) -> Path:
     return folder
 
 
-# pytest-xdist (addopts: -n auto --dist loadgroup). A module's tests share one worker, so its
-# module-scoped tiny-study runs are made once; the seed studies' end-to-end runs share
-# nothing and spread over the workers. The slowest modules start first, so that short ones
-# fill in at the end instead of one long module running alone on one core.
-SPREAD = {"test_seed_studies": "test_study_runs_end_to_end_on_stand_ins"}
-SLOWEST_FIRST = (
-    "test_seed_studies",
-    "test_nrtk_study",
-    "test_all_methods",
-    "test_pipeline",
-    "test_bench",
-    "test_reliability",
-    "test_corruption_study",
-    "test_figures",
-    "test_imagefolder",
-    "test_faithfulness",
-)
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    for item in items:
-        module = item.module.__name__
-        if not item.name.startswith(SPREAD.get(module, "\0")):
-            item.add_marker(pytest.mark.xdist_group(module))
-
-    def rank(item) -> int:
-        module = item.module.__name__
-        return SLOWEST_FIRST.index(module) if module in SLOWEST_FIRST else len(SLOWEST_FIRST)
-
-    items.sort(key=rank)  # stable: a module keeps its own order
-
-
 @pytest.fixture(scope="session")
 def standins(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("standins")
