@@ -56,7 +56,7 @@ def run_script(snakemake: Any, function: Callable[..., Any], **kwargs: Any) -> A
     finally:
         if stream is not None:
             stream.flush()
-    if "torch" in sys.modules and is_job_process(snakemake):
+    if is_job_process(snakemake):
         exit_without_teardown()
     return result
 
@@ -70,10 +70,11 @@ def is_job_process(snakemake: Any) -> bool:
 
 
 def exit_without_teardown() -> None:
-    """End a finished job process at once. Once torch is imported, the interpreter's
-    teardown costs about 0.5 s (measured: ``python -c "import torch"`` takes 0.5 s after its
-    last line), which a job of a few seconds would pay as start-up (bench/overhead.py).
-    Every output is written and renamed by now; the logs are flushed and closed here."""
+    """End a finished job process at once. The interpreter's teardown costs about 0.5 s once
+    torch is imported (measured: ``python -c "import torch"`` takes 0.5 s after its last
+    line) and 0.1 s with pandas and pyarrow, which a job of a few seconds would pay as
+    start-up (bench/overhead.py). Every output is written (each through a closed file,
+    renamed into place) by now; the logs are flushed and closed here."""
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
