@@ -199,16 +199,16 @@ def _sweeps() -> dict:
 
 @pytest.mark.e2e
 def test_every_usable_nrtk_class_runs_in_one_tiny_study(tmp_path, standins):
-    base = tiny_study(standins)
-    tiny = copy.deepcopy(base["datasets"]["tiny"])
-    tiny["subset"] = 2
+    # Two real 16x16 colour photos through EfficientNet-Lite0: the model jobs cost a torch
+    # import each (a hub model's would add transformers'), and ColorPerturber changes colour.
+    # Batches of 2: the automatic CPU batch is sized for 16x16 inputs, but Lite0 sees 224x224.
     config = tiny_study(
         standins,
-        study={"name": "nrtk", "seed": 3, "device": "cpu", "shards": 1},
-        datasets={"tiny": tiny},
-        models={"vit": base["models"]["vit"]},
+        study={"name": "nrtk", "seed": 3, "device": "cpu", "shards": 1, "batch_size": 2},
+        datasets={"photos": {"source": "bundled_photos", "image_size": 16, "subset": 2}},
+        models={"lite0": {"source": "efficientnet_lite0", "datasets": ["photos"]}},
         perturbations=_sweeps(),
-        saliency={"targets": ["pred"], "batch_size": 16, "methods": {"vanilla_gradient": {}}},
+        saliency={"targets": ["pred"], "batch_size": 2, "methods": {"vanilla_gradient": {}}},
         # metrics on the copy alone: the geometric NRTK classes allow no drift metric
         metrics=["entropy"],
     )
@@ -222,11 +222,11 @@ def test_every_usable_nrtk_class_runs_in_one_tiny_study(tmp_path, standins):
     assert set(predictions["perturbation"]) == sweeps | {"clean"}
     assert set(metrics["perturbation"]) == sweeps | {"clean"}
     assert (predictions.groupby("perturbation").size() == 2).all()
-    clean = read_table(tmp_path / "results/perturbed/tiny/clean/0/shard-0.parquet")
+    clean = read_table(tmp_path / "results/perturbed/photos/clean/0/shard-0.parquet")
     for sweep, spec in config["perturbations"].items():
         level = format_level(spec["levels"][0])
         copy_table = read_table(
-            tmp_path / f"results/perturbed/tiny/{sweep}/{level}/shard-0.parquet"
+            tmp_path / f"results/perturbed/photos/{sweep}/{level}/shard-0.parquet"
         )
         assert list(copy_table["image_id"]) == list(clean["image_id"])
         assert (copy_table["image"] != clean["image"]).any(), f"{sweep} changed no image"
@@ -240,7 +240,7 @@ def test_every_usable_nrtk_class_runs_in_one_tiny_study(tmp_path, standins):
     run_snakemake(tmp_path, configfile, "--cores", "2", targets[0])
     scores = read_table(tmp_path / targets[0])
     scored = scores[(scores["perturbation"] == "rotation") & (scores["metric"] == "xcorr")]
-    maps = "results/saliency/tiny/vit/vanilla_gradient/{}/shard-0/{}.safetensors"
+    maps = "results/saliency/photos/lite0/vanilla_gradient/{}/shard-0/{}.safetensors"
     copy_maps = load_maps(tmp_path / maps.format("rotation", 90)).maps[:, 0]
     clean_maps = load_maps(tmp_path / maps.format("clean", 0)).maps[:, 0]
     # 90 degrees counter-clockwise on a square image: np.rot90 back is the exact inverse
