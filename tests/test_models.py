@@ -193,6 +193,7 @@ def test_hf_matches_transformers_pipeline(hf_dirs, kind):
         ref_pixels, ref_probs = hf_reference(hf_dirs[kind], images)
         ours = apply_input_spec(clf.input_spec, to_nchw(torch.from_numpy(images).float()))
         torch.testing.assert_close(ours, ref_pixels, rtol=0, atol=1e-5)
+        assert clf.input_hw(size) == tuple(ref_pixels.shape[-2:])  # what CPU batches follow
         probs = clf.predict_proba(images)
         assert np.allclose(probs.sum(1), 1, atol=1e-5)
         np.testing.assert_allclose(probs, ref_probs, atol=1e-4)
@@ -202,6 +203,7 @@ def test_hf_matches_transformers_pipeline(hf_dirs, kind):
         ref_pixels, ref_probs = hf_reference(hf_dirs[kind], images)
         ours = apply_input_spec(clf.input_spec, to_nchw(torch.from_numpy(images).float()))
         assert ours.shape == ref_pixels.shape
+        assert clf.input_hw(size) == tuple(ref_pixels.shape[-2:])
         assert (ours - ref_pixels).abs().mean() < 0.02
         np.testing.assert_allclose(clf.predict_proba(images), ref_probs, atol=2e-3)
 
@@ -336,6 +338,7 @@ def test_small_cnn_round_trip_and_load_classifier(digits_model, tmp_path):
     assert act.shape == (2, 64, 2, 2) and grad.abs().sum() > 0
     # other input sizes are resized to the training size
     assert clf.predict_proba(np.repeat(np.repeat(images[:2], 4, 1), 4, 2)).shape == (2, 10)
+    assert clf.input_hw((32, 32)) == clf.input_hw((8, 8)) == images.shape[1:3]
 
 
 def test_small_cnn_refuses_pickles(tmp_path, digits_model):

@@ -201,14 +201,13 @@ def _sweeps() -> dict:
 def test_every_usable_nrtk_class_runs_in_one_tiny_study(tmp_path, standins):
     # Two real 16x16 colour photos through EfficientNet-Lite0: the model jobs cost a torch
     # import each (a hub model's would add transformers'), and ColorPerturber changes colour.
-    # Batches of 2: the automatic CPU batch is sized for 16x16 inputs, but Lite0 sees 224x224.
     config = tiny_study(
         standins,
-        study={"name": "nrtk", "seed": 3, "device": "cpu", "shards": 1, "batch_size": 2},
+        study={"name": "nrtk", "seed": 3, "device": "cpu", "shards": 1},
         datasets={"photos": {"source": "bundled_photos", "image_size": 16, "subset": 2}},
         models={"lite0": {"source": "efficientnet_lite0", "datasets": ["photos"]}},
         perturbations=_sweeps(),
-        saliency={"targets": ["pred"], "batch_size": 2, "methods": {"vanilla_gradient": {}}},
+        saliency={"targets": ["pred"], "batch_size": 16, "methods": {"vanilla_gradient": {}}},
         # metrics on the copy alone: the geometric NRTK classes allow no drift metric
         metrics=["entropy"],
     )

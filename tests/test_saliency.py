@@ -620,6 +620,25 @@ def test_auto_batch_size() -> None:
     assert maps.shape == (1, 1, H, W)
 
 
+def test_cpu_batches_follow_the_size_the_network_computes_at() -> None:
+    """A model that resizes small images up (Lite0, a 224x224 hub model) batches for the
+    size it computes at: 16x16 photos through Lite0 get 8 a batch, not 256 (a shard of 2
+    would be padded to 256 forwards at 224x224)."""
+    from salsweep.models.efficientnet_lite0 import INPUT_SIZE, EfficientNetLite0
+    from salsweep.saliency.batching import inference_batch_size
+
+    class Upscaling(TinyCNN):
+        def input_hw(self, image_hw):
+            return (INPUT_SIZE, INPUT_SIZE)
+
+    model = Upscaling()
+    assert auto_batch_size(model, (16, 16), "cpu") == cpu_batch_size((224, 224)) == 8
+    assert inference_batch_size("auto", model, (16, 16)) == 8
+    assert inference_batch_size(5, model, (16, 16)) == 5
+    assert inference_batch_size("auto", TinyCNN(), (16, 16)) == 256
+    assert EfficientNetLite0.input_hw(model, (16, 16)) == (224, 224)
+
+
 def test_empty_batch_and_bad_targets() -> None:
     model = TinyCNN()
     empty = method("rise").explain(model, make_images(0), np.zeros((0, 2), dtype=np.int64))

@@ -41,6 +41,11 @@ class Classifier(nn.Module):
     @abstractmethod
     def _logits(self, images: torch.Tensor) -> torch.Tensor: ...
 
+    def input_hw(self, image_hw: tuple[int, int]) -> tuple[int, int]:
+        """(height, width) the network computes at for an image of ``image_hw``: what a
+        source's own resizing makes of it (CPU batch sizes follow the work, not the file)."""
+        return image_hw
+
     def gradcam_layer(self) -> nn.Module | None:
         """The default Grad-CAM target layer (the last conv stage, or a ViT's last norm)."""
         return None

@@ -63,6 +63,9 @@ class EfficientNetLite0(Classifier):
         self.register_buffer("mean", torch.full((3,), MEAN), persistent=False)
         self.register_buffer("std", torch.full((3,), STD), persistent=False)
 
+    def input_hw(self, image_hw: tuple[int, int]) -> tuple[int, int]:
+        return (INPUT_SIZE, INPUT_SIZE)
+
     def _logits(self, images: torch.Tensor) -> torch.Tensor:
         x = resize(to_nchw(images), (INPUT_SIZE, INPUT_SIZE), "bilinear")
         x = normalize(x, self.mean, self.std).contiguous(memory_format=torch.channels_last)

@@ -163,6 +163,21 @@ def input_spec_from_processor(processor: Any) -> InputSpec:
     return InputSpec(resize_step, crop, mode, scale, mean, std)
 
 
+def input_spec_hw(spec: InputSpec, height: int, width: int) -> tuple[int, int]:
+    """(height, width) of an image of this size after :func:`apply_input_spec`."""
+    if spec.resize is not None:
+        kind, value = spec.resize
+        if kind == "fixed":
+            height, width = int(value[0]), int(value[1])
+        elif kind == "shortest":
+            height, width = shortest_edge_size(height, width, value)
+        else:  # convnext: resized (and cropped) to a square
+            height = width = int(value[0])
+    if spec.crop is not None:
+        height, width = int(spec.crop[0]), int(spec.crop[1])
+    return height, width
+
+
 def apply_input_spec(spec: InputSpec, x: torch.Tensor) -> torch.Tensor:
     """Run the processor's steps on NCHW float 0..255 images, in torch."""
     if spec.resize is not None:
@@ -242,6 +257,9 @@ class HFClassifier(Classifier):
         if self.model_type in _CONV_TYPES:
             # channels_last speeds up CPU convolutions; results are the same
             self.model.to(memory_format=torch.channels_last)
+
+    def input_hw(self, image_hw: tuple[int, int]) -> tuple[int, int]:
+        return input_spec_hw(self.input_spec, *image_hw)
 
     def _logits(self, images: torch.Tensor) -> torch.Tensor:
         x = apply_input_spec(self.input_spec, to_nchw(images))

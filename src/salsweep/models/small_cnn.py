@@ -106,6 +106,9 @@ class SmallCNN(Classifier):
             "stem_stride": self.stem_stride,
         }
 
+    def input_hw(self, image_hw: tuple[int, int]) -> tuple[int, int]:
+        return self.input_size
+
     def _logits(self, images: torch.Tensor) -> torch.Tensor:
         x = resize(to_nchw(images), self.input_size, "bilinear") / 255.0
         x = normalize(x, self.mean, self.std).contiguous(memory_format=torch.channels_last)

@@ -1,5 +1,5 @@
 """Where ``batch_size: auto`` becomes a number: probed on CUDA for saliency forwards (with
-gradients), fixed on CUDA for plain classification, by image size on CPU."""
+gradients), fixed on CUDA for plain classification, by the network's input size on CPU."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ GPU_INFERENCE_BATCH_SIZE = 256
 
 
 def cpu_batch_size(image_hw: tuple[int, int]) -> int:
-    """About 8 images of 224x224 worth of pixels per batch, 1..256 images."""
+    """About 8 images of 224x224 worth of pixels per batch, 1..256 images; ``image_hw`` is
+    the size the network computes at (:meth:`Classifier.input_hw`), not the file's."""
     h, w = image_hw
     return max(1, min(CPU_MAX_BATCH_SIZE, CPU_PIXELS_PER_BATCH // max(1, h * w)))
 
@@ -32,7 +33,7 @@ def inference_batch_size(
         return int(batch_size)
     if classifier.device.type == "cuda":
         return GPU_INFERENCE_BATCH_SIZE
-    return cpu_batch_size(image_hw)
+    return cpu_batch_size(classifier.input_hw(image_hw))
 
 
 def largest_fitting(fits: Callable[[int], bool], start: int) -> int:
@@ -60,7 +61,7 @@ def auto_batch_size(
     """
     device = torch.device(device) if device is not None else classifier.device
     if device.type != "cuda":
-        return cpu_batch_size(image_hw)
+        return cpu_batch_size(classifier.input_hw(image_hw))
     return probe_batch_size(classifier, image_hw, device, max_batch_size)
 
 
