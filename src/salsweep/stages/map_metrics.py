@@ -87,13 +87,17 @@ def copy_transform(
     if perturbation_spec is None or perturbation_spec["kind"] is None or level is None:
         return None
     from salsweep.condition import parse_level
-    from salsweep.perturbations import PERTURBATIONS
+    from salsweep.perturbations import PERTURBATIONS, Perturbation
 
-    kind = perturbation_spec["kind"]
+    kind = PERTURBATIONS.get(perturbation_spec["kind"])
     params = perturbation_spec.get("params", {})
-    if PERTURBATIONS.get(kind).unknown_frame_reason(params) is not None:
+    if kind.affine is Perturbation.affine:
+        # No transform: the copy is in the clean frame. Not built, so an nrtk sweep's
+        # metrics job does not import NRTK (1.4 s) to learn it.
+        return None
+    if kind.unknown_frame_reason(params) is not None:
         return None  # Study.check refused frame-comparing metrics on this sweep
-    return PERTURBATIONS.get(kind)(parse_level(level), **params).affine(*shape)
+    return kind(parse_level(level), **params).affine(*shape)
 
 
 def to_clean_frame(result, context, matrix: np.ndarray):
