@@ -93,7 +93,7 @@ def copy_transform(
     params = perturbation_spec.get("params", {})
     if kind.affine is Perturbation.affine:
         # No transform: the copy is in the clean frame. Not built, so an nrtk sweep's
-        # metrics job does not import NRTK (1.4 s) to learn it.
+        # metrics job does not import NRTK (2-4 s) to learn it.
         return None
     if kind.unknown_frame_reason(params) is not None:
         return None  # Study.check refused frame-comparing metrics on this sweep
