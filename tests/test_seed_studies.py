@@ -227,31 +227,12 @@ def check_nans_are_degenerate_maps(maps: dict[tuple, np.ndarray], metrics: pd.Da
             assert sal.max() == sal.min() or ref.max() == ref.min(), row
 
 
-def skip_unless_available(name: str, jobs: dict[str, int]) -> None:
-    """s004 needs methods and metrics that other work adds; say which one is missing."""
-    if name != "s004_realtime_saliency":
-        return
-    from salsweep.faithfulness.params import MODEL_METRIC_PARAMS
-    from salsweep.saliency.params import METHOD_PARAMS
-
-    for metric in ("ssr_crop", "deletion_auc", "insertion_auc"):
-        if metric not in MODEL_METRIC_PARAMS:
-            pytest.skip(f"s004: model metric {metric!r} is not in salsweep.faithfulness yet")
-    for method in ("realtime_mask", "mask_optimisation"):
-        if method not in METHOD_PARAMS:
-            pytest.skip(f"s004: saliency method {method!r} is not in salsweep.saliency yet")
-    if "train_masker" not in jobs:
-        pytest.skip("s004: the Snakefile has no rule train_masker yet (realtime_mask's masker)")
-
-
 @pytest.mark.e2e
 @pytest.mark.seed_studies
 @pytest.mark.parametrize("name", STUDIES)
 def test_study_runs_end_to_end_on_stand_ins(name, seed_standins, tmp_path):
     overlay = write_config(tmp_path, {"stand_ins": stand_ins(seed_standins)}, "stand_ins.yaml")
     args = ("--configfile", str(study_file(name)), str(overlay))
-    dry = run_snakemake(tmp_path, None, *args, "-n", *TABLES)
-    skip_unless_available(name, planned_jobs(dry.stdout))
     run_snakemake(tmp_path, None, *args, "--cores", "2", *TABLES)
 
     check_run(name, tmp_path)
