@@ -164,18 +164,10 @@ def input_spec_from_processor(processor: Any) -> InputSpec:
 
 
 def input_spec_hw(spec: InputSpec, height: int, width: int) -> tuple[int, int]:
-    """(height, width) of an image of this size after :func:`apply_input_spec`."""
-    if spec.resize is not None:
-        kind, value = spec.resize
-        if kind == "fixed":
-            height, width = int(value[0]), int(value[1])
-        elif kind == "shortest":
-            height, width = shortest_edge_size(height, width, value)
-        else:  # convnext: resized (and cropped) to a square
-            height = width = int(value[0])
-    if spec.crop is not None:
-        height, width = int(spec.crop[0]), int(spec.crop[1])
-    return height, width
+    """(height, width) of an image of this size after :func:`apply_input_spec`: its steps
+    run on a meta tensor (shapes only, no data), so the sizes have one home."""
+    shape = apply_input_spec(spec, torch.empty((1, 3, height, width), device="meta")).shape
+    return int(shape[-2]), int(shape[-1])
 
 
 def apply_input_spec(spec: InputSpec, x: torch.Tensor) -> torch.Tensor:
