@@ -6,6 +6,11 @@ column) and the span between the first and last timestamped line of its log, the
 model loaded, and its last once its output is written, so start-up (interpreter, imports,
 model load, writing) is ``wall - span``, and the share printed is ``1 - sum(span) / sum(wall)``
 over the rule's jobs. A job whose log has no timestamped line counts as all start-up.
+
+``--floor`` also measures what no model job can skip while each job is its own process: a
+fresh interpreter that imports Snakemake's script preamble and torch, and nothing else. From
+its median it prints the lowest start-up share each model rule could reach with its present
+number of jobs, and with all of its work in a single job.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from __future__ import annotations
 import argparse
 import csv
 import re
+import statistics
+import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -119,15 +127,63 @@ def table(costs: list[RuleCost]) -> str:
     return "\n".join(lines)
 
 
+# What every model job runs before its first line: Snakemake's script preamble, then torch.
+FLOOR_CODE = "import snakemake.script, torch"
+
+
+def import_floor_seconds(runs: int = 5) -> float:
+    """Median wall time of a fresh interpreter running :data:`FLOOR_CODE`, no work at all."""
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", FLOOR_CODE], check=True)
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def lowest_share(jobs: int, span_seconds: float, floor_seconds: float) -> float:
+    """The start-up share of ``jobs`` jobs that together do ``span_seconds`` of work and each
+    pay only the import floor."""
+    startup = jobs * floor_seconds
+    return startup / (startup + span_seconds) if startup + span_seconds > 0 else 0.0
+
+
+def floor_table(costs: list[RuleCost], floor_seconds: float) -> str:
+    lines = [
+        f"Import floor (python -c {FLOOR_CODE!r}, median): {floor_seconds:.2f} s per job",
+        "",
+        "| rule | jobs | log span s | start-up share | lowest share, these jobs "
+        "| lowest share, one job |",
+        "|---|---|---|---|---|---|",
+    ]
+    for cost in costs:
+        if cost.rule in MODEL_RULES:
+            lines.append(
+                f"| {cost.rule} | {cost.jobs} | {cost.span_seconds:.1f} | "
+                f"{cost.startup_share:.0%} | "
+                f"{lowest_share(cost.jobs, cost.span_seconds, floor_seconds):.0%} | "
+                f"{lowest_share(1, cost.span_seconds, floor_seconds):.0%} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="?", default="results", type=Path)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time the import floor and print each model rule's lowest possible share",
+    )
     args = parser.parse_args(argv)
     try:
         costs = collect(args.results)
     except (FileNotFoundError, ValueError) as error:
         sys.exit(f"error: {error}")
     print(table(costs))
+    if args.floor:
+        print()
+        print(floor_table(costs, import_floor_seconds()))
 
 
 if __name__ == "__main__":

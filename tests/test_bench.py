@@ -104,6 +104,25 @@ def test_overhead_span_capped_by_wall_time(tmp_path: Path) -> None:
     assert cost.span_seconds == 2.0 and cost.startup_share == 0.0
 
 
+def test_overhead_floor_gives_the_lowest_share_each_model_rule_could_reach() -> None:
+    # six jobs with 3.5 s of work in all, each paying a 1.5 s import floor: 9 / 12.5
+    assert overhead.lowest_share(6, 3.5, 1.5) == pytest.approx(0.72)
+    assert overhead.lowest_share(1, 3.5, 1.5) == pytest.approx(0.3)
+    assert overhead.lowest_share(0, 0.0, 1.5) == 0.0
+    costs = [
+        overhead.RuleCost("saliency", jobs=12, job_seconds=90.0, span_seconds=67.5),
+        overhead.RuleCost("classify", jobs=6, job_seconds=14.0, span_seconds=3.5),
+        overhead.RuleCost("perturb", jobs=18, job_seconds=12.0, span_seconds=1.6),
+    ]
+    text = overhead.floor_table(costs, 1.5)
+    assert "1.50 s per job" in text
+    assert "| classify | 6 | 3.5 | 75% | 72% | 30% |" in text
+    assert "| saliency | 12 | 67.5 | 25% | 21% | 2% |" in text
+    assert "perturb" not in text  # CPU rules import no torch
+    # the floor itself: a fresh interpreter importing the preamble and torch, timed
+    assert 0.0 < overhead.import_floor_seconds(runs=1) < 60.0
+
+
 def test_overhead_bad_input_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no benchmarks folder"):
         overhead.collect(tmp_path)
